@@ -1,0 +1,35 @@
+"""The ASGI application of a node."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from rsn import __version__
+from rsn.api import errors, routes
+from rsn.node import Node
+
+
+def create_app(node: Node) -> FastAPI:
+    """The node's API; the audit chainer runs for as long as the app does."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        node.chainer.start()
+        try:
+            yield
+        finally:
+            node.chainer.stop()
+
+    app = FastAPI(
+        title="RSN — Regional Security Network node",
+        version=__version__,
+        description="Share security reports under originator control; REST under /api/v1/.",
+        lifespan=lifespan,
+    )
+    app.state.node = node
+    errors.install(app)
+    routes.mount(app)
+    return app

@@ -1,0 +1,81 @@
+"""One handler turns every error into a JSON body that names the field and the problem."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from rsn.errors import FieldProblem, RSNError
+
+log = logging.getLogger("rsn.api")
+SOURCES = {"body", "query", "path", "header", "cookie"}
+
+
+def field_path(loc: Sequence[Any]) -> str:
+    """('body', 'observables', 1, 'value') -> 'observables[1].value'."""
+    parts = list(loc)
+    source = parts.pop(0) if parts and parts[0] in SOURCES else None
+    path = ""
+    for part in parts:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif str(part).startswith(("function-after", "function-plain", "literal[")):
+            continue
+        else:
+            path += ("." if path else "") + str(part)
+    return path or (source or "body")
+
+
+def describe(error: dict[str, Any]) -> FieldProblem:
+    """A pydantic error as one sentence a user can act on."""
+    kind, message = error.get("type", ""), str(error.get("msg", ""))
+    field = field_path(error.get("loc", ()))
+    if kind == "json_invalid":
+        ctx = error.get("ctx", {}).get("error", "")
+        return FieldProblem("body", f"is not valid JSON ({ctx}).")
+    if kind == "missing":
+        return FieldProblem(field, "is required.")
+    if kind == "extra_forbidden":
+        return FieldProblem(field, "is not a field this endpoint accepts.")
+    message = message.removeprefix("Value error, ")
+    if kind not in {"value_error"} and "input" in error and not isinstance(error["input"], dict | list):
+        message = f"{message} (got {error['input']!r})"
+    return FieldProblem(field, message[:1].upper() + message[1:].rstrip(".") + ".")
+
+
+def body(message: str, problems: Sequence[FieldProblem] = ()) -> dict[str, Any]:
+    return {
+        "detail": message,
+        "errors": [{"field": p.field, "message": p.message} for p in problems],
+    }
+
+
+async def on_rsn_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RSNError)
+    problems = getattr(exc, "problems", [])
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    return JSONResponse(body(exc.message, problems), status_code=exc.status, headers=headers)
+
+
+async def on_validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    problems = [describe(e) for e in exc.errors()]
+    message = "; ".join(f"{p.field}: {p.message}" for p in problems)
+    return JSONResponse(body(message, problems), status_code=422)
+
+
+async def on_http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    return JSONResponse(body(str(exc.detail)), status_code=exc.status_code, headers=exc.headers)
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(RSNError, on_rsn_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)

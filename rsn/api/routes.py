@@ -1,0 +1,22 @@
+"""The whole HTTP surface of the node, mounted in one place."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+
+from rsn.registry.views import router as registry
+from rsn.reports.views import router as reports
+
+health = APIRouter(tags=["node"])
+
+
+@health.get("/healthz")
+def healthz() -> dict[str, str]:
+    """Liveness for supervisors and the demo's start-up wait."""
+    return {"status": "ok"}
+
+
+def mount(app: FastAPI) -> None:
+    app.include_router(health)
+    app.include_router(reports)
+    app.include_router(registry)

@@ -1,0 +1,8 @@
+"""The append-only, hash-chained record of every write and every disclosure."""
+
+from __future__ import annotations
+
+from rsn.audit.chain import Verdict, chain, record, verify
+from rsn.audit.models import AuditRecord
+
+__all__ = ["AuditRecord", "Verdict", "chain", "record", "verify"]

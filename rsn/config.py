@@ -1,0 +1,57 @@
+"""A node's settings: from a TOML file (`rsn serve --config`) or a data directory."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from rsn.errors import ValidationError
+
+CONFIG_NAME = "rsn.toml"
+SQLITE_NAME = "rsn.sqlite3"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a node needs to start; whoever holds this file is a trusted operator."""
+
+    database_url: str
+    data_dir: Path = field(default_factory=lambda: Path("."))
+    host: str = "127.0.0.1"
+    port: int = 8080
+    correlation_threshold: int = 20
+    workers: int = 1
+
+    @classmethod
+    def from_file(cls, path: Path) -> Settings:
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ValidationError.field("config", f"'{path}' cannot be read: {exc}") from exc
+        node: dict[str, Any] = raw.get("node", raw)
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(node) - known)
+        if unknown:
+            raise ValidationError.field(
+                f"config.{unknown[0]}", f"is not a setting (known: {', '.join(sorted(known))})."
+            )
+        data_dir = Path(node.get("data_dir", path.parent))
+        if not data_dir.is_absolute():
+            data_dir = (path.parent / data_dir).resolve()
+        url = node.get("database_url") or sqlite_url(data_dir)
+        values = {**node, "data_dir": data_dir, "database_url": url}
+        return cls(**values)
+
+    @classmethod
+    def for_data_dir(cls, data_dir: Path, **overrides: Any) -> Settings:
+        """The settings of a node kept in `data_dir`: its rsn.toml, else SQLite inside it."""
+        config = data_dir / CONFIG_NAME
+        if config.exists():
+            return cls.from_file(config)
+        return cls(database_url=sqlite_url(data_dir), data_dir=data_dir.resolve(), **overrides)
+
+
+def sqlite_url(data_dir: Path) -> str:
+    return f"sqlite:///{(data_dir / SQLITE_NAME).resolve()}"

@@ -1,0 +1,72 @@
+"""Errors that reach a user, each carrying the HTTP status it maps to.
+
+    RSNError                      500, never raised on purpose: a bug
+    ├── BadRequest                400  the request cannot be read at all
+    │   └── ValidationError       422  a field has a bad value (names the field)
+    ├── Unauthorized              401  no credential, or a bad one
+    ├── Forbidden                 403  visible, but the caller may not change it
+    ├── NotFound                  404  absent, or not shared with the caller
+    └── Conflict                  409  clashes with what is stored
+
+A hidden item and an absent one raise the same `NotFound` with the same message,
+so an answer never tells which of the two it was.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class RSNError(Exception):
+    """Base of every error RSN raises for a user to read."""
+
+    status: int = 500
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class BadRequest(RSNError):
+    status = 400
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """One field and what is wrong with it, as a user should read it."""
+
+    field: str
+    message: str
+
+
+class ValidationError(BadRequest):
+    status = 422
+
+    def __init__(self, problems: list[FieldProblem] | FieldProblem) -> None:
+        self.problems = problems if isinstance(problems, list) else [problems]
+        super().__init__("; ".join(f"{p.field}: {p.message}" for p in self.problems))
+
+    @classmethod
+    def field(cls, field: str, message: str) -> ValidationError:
+        return cls(FieldProblem(field, message))
+
+
+class Unauthorized(RSNError):
+    status = 401
+
+
+class Forbidden(RSNError):
+    status = 403
+
+
+class NotFound(RSNError):
+    status = 404
+
+    def __init__(self, kind: str, ident: str) -> None:
+        super().__init__(f"{kind} '{ident}' was not found.")
+        self.kind = kind
+        self.ident = ident
+
+
+class Conflict(RSNError):
+    status = 409

@@ -1,0 +1,13 @@
+"""Fusion across reports and borders: correlation on shared observables."""
+
+from __future__ import annotations
+
+from rsn.fusion.correlate import (
+    DEFAULT_THRESHOLD,
+    Correlations,
+    Match,
+    correlations,
+    reindex,
+)
+
+__all__ = ["DEFAULT_THRESHOLD", "Correlations", "Match", "correlations", "reindex"]

@@ -1,0 +1,84 @@
+"""Cross-report correlation on shared observables, seen only through the reader's keys.
+
+A live report's observables are indexed once per audience key of the report. A
+reader looks a value up with their own keys, so every row touched is one they may
+see: no count, no "hidden match" and no timing depends on what is hidden from them.
+A value seen in more than `threshold` reports that the reader may see is "common"
+and stops correlating for that reader, as MISP stops noisy values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from rsn.fusion.models import CorrelationEntry
+from rsn.sharing import Principal
+
+DEFAULT_THRESHOLD = 20
+MAX_VALUES_PER_READ = 100
+
+
+@dataclass(frozen=True)
+class Match:
+    report_id: str
+    observable_type: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Correlations:
+    matches: list[Match]
+    common: list[tuple[str, str]]
+
+
+def reindex(
+    session: Session,
+    *,
+    report_id: str,
+    observables: Sequence[tuple[str, str]],
+    keys: frozenset[str],
+    live: bool,
+) -> None:
+    """Replace a report's index rows; a revoked report correlates with nothing."""
+    session.execute(delete(CorrelationEntry).where(CorrelationEntry.report_id == report_id))
+    if not live:
+        return
+    rows = {(t, v, k) for t, v in observables for k in keys}
+    session.add_all(
+        CorrelationEntry(type=t, value=v, key=k, report_id=report_id) for t, v, k in sorted(rows)
+    )
+
+
+def correlations(
+    session: Session,
+    *,
+    principal: Principal,
+    report_id: str,
+    observables: Sequence[tuple[str, str]],
+    threshold: int = DEFAULT_THRESHOLD,
+) -> Correlations:
+    """The reader-visible reports sharing an observable with `report_id`."""
+    matches: list[Match] = []
+    common: list[tuple[str, str]] = []
+    keys = sorted(principal.keys)
+    for kind, value in list(dict.fromkeys(observables))[:MAX_VALUES_PER_READ]:
+        found = session.scalars(
+            select(CorrelationEntry.report_id)
+            .where(
+                CorrelationEntry.type == kind,
+                CorrelationEntry.value == value,
+                CorrelationEntry.key.in_(keys),
+                CorrelationEntry.report_id != report_id,
+            )
+            .distinct()
+            .limit(threshold + 1)
+        ).all()
+        if len(found) > threshold:
+            common.append((kind, value))
+            continue
+        matches.extend(Match(r, kind, value) for r in sorted(found))
+    return Correlations(matches=matches, common=common)

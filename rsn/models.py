@@ -1,0 +1,37 @@
+"""Every feature's tables, imported in one place for migrations and test fixtures."""
+
+from __future__ import annotations
+
+from rsn.audit.models import AuditRecord
+from rsn.fusion.models import CorrelationEntry
+from rsn.registry.models import (
+    ApiToken,
+    MemberState,
+    NodeSetting,
+    Organization,
+    RegionPackRecord,
+    SharingGroup,
+    SharingGroupMember,
+    User,
+)
+from rsn.reports.models import Counter, IdempotencyKey, Report, ReportObservable, ReportVersion
+from rsn.sharing.models import SharingGrant
+
+__all__ = [
+    "ApiToken",
+    "AuditRecord",
+    "CorrelationEntry",
+    "Counter",
+    "IdempotencyKey",
+    "MemberState",
+    "NodeSetting",
+    "Organization",
+    "RegionPackRecord",
+    "Report",
+    "ReportObservable",
+    "ReportVersion",
+    "SharingGrant",
+    "SharingGroup",
+    "SharingGroupMember",
+    "User",
+]

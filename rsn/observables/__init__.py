@@ -1,0 +1,7 @@
+"""Observables (selectors) on a report, validated and reduced to one canonical form."""
+
+from __future__ import annotations
+
+from rsn.observables.normalize import OBSERVABLE_TYPES, ObservableError, normalize
+
+__all__ = ["OBSERVABLE_TYPES", "ObservableError", "normalize"]

@@ -1,0 +1,103 @@
+"""Reports: the current state, every version as a full snapshot, and the observables."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from rsn.sharing import Shareable
+from rsn.store import Base, UTCDateTime
+
+
+class Report(Shareable, Base):
+    __tablename__ = "reports"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int] = mapped_column(BigInteger, unique=True)
+    doc_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    category: Mapped[str] = mapped_column(String(120), index=True)
+    description: Mapped[str] = mapped_column(Text)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    country: Mapped[str] = mapped_column(String(2), index=True)
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    sea_area: Mapped[str | None] = mapped_column(String(120))
+    severity: Mapped[str] = mapped_column(String(10))
+    confidence: Mapped[int] = mapped_column(Integer)
+    source_reliability: Mapped[str] = mapped_column(String(1))
+    information_credibility: Mapped[str] = mapped_column(String(1))
+    source_identity: Mapped[str | None] = mapped_column(String(200))
+    created: Mapped[datetime] = mapped_column(UTCDateTime)
+    modified: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    revoked_reason: Mapped[str | None] = mapped_column(Text)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_reports_modified_id", "modified", "id"),)
+
+
+class ReportVersion(Base):
+    """A full snapshot per version, in commit order; TAXII paging and sync cursors read it."""
+
+    __tablename__ = "report_versions"
+
+    report_id: Mapped[str] = mapped_column(
+        ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True
+    )
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, unique=True)
+    date_added: Mapped[datetime] = mapped_column(UTCDateTime)
+    modified: Mapped[datetime] = mapped_column(UTCDateTime)
+    submitted_by: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class ReportObservable(Base):
+    """The current version's observables, normalised, for display, search and filters."""
+
+    __tablename__ = "report_observables"
+
+    report_id: Mapped[str] = mapped_column(
+        ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    type: Mapped[str] = mapped_column(String(40))
+    value: Mapped[str] = mapped_column(String(2048))
+
+    __table_args__ = (Index("ix_report_observables_value", "value", "type"),)
+
+
+class Counter(Base):
+    """Named counters bumped under a row lock, so numbers follow commit order."""
+
+    __tablename__ = "counters"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger)
+
+
+class IdempotencyKey(Base):
+    """A client's retry key and the answer it got, so a retried POST creates nothing twice."""
+
+    __tablename__ = "idempotency_keys"
+
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    report_id: Mapped[str] = mapped_column(String(36))
+    created: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,0 +1,87 @@
+"""Full-text search over title, description and observable values.
+
+SQLite uses an FTS5 table keyed by the report's `doc_id`; PostgreSQL a `tsvector`
+with a GIN index keyed by report id. Both live beside `reports` (created by the
+migrations) and are written here only. A query becomes a condition on `reports`
+that the caller ANDs with the sharing filter, so hidden reports never match.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from sqlalchemy import ColumnElement, column, literal_column, select, table, text
+from sqlalchemy.orm import Session
+
+from rsn.errors import ValidationError
+from rsn.reports.models import Report
+
+# Whitespace and punctuation split words; letters, digits and combining marks
+# (which Indic and Southeast Asian scripts need inside a word) never do.
+SEPARATORS = re.compile(r"[\s!-/:-@\[-`{-~\u00a0-\u00bf\u2000-\u206f\u3000-\u303f]+")
+MAX_TERMS = 12
+
+_fts = table("report_fts", column("rowid"))
+_pg = table("report_search", column("report_id"), column("document"))
+
+
+def tokens(text_: str) -> list[str]:
+    """Lower-cased words, split the same way for documents and queries on both stores."""
+    return [t for t in SEPARATORS.split(text_.lower()) if t]
+
+
+def document(title: str, description: str, values: Iterable[str]) -> str:
+    return " ".join(tokens("\n".join([title, description, *values])))
+
+
+def _is_pg(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def index(session: Session, *, report: Report, text_: str) -> None:
+    """Replace a report's search document."""
+    if _is_pg(session):
+        session.execute(
+            text(
+                "INSERT INTO report_search (report_id, document) "
+                "VALUES (:id, to_tsvector('simple', :doc)) "
+                "ON CONFLICT (report_id) DO UPDATE SET document = EXCLUDED.document"
+            ),
+            {"id": report.id, "doc": text_},
+        )
+        return
+    session.execute(text("DELETE FROM report_fts WHERE rowid = :id"), {"id": report.doc_id})
+    session.execute(
+        text("INSERT INTO report_fts (rowid, document) VALUES (:id, :doc)"),
+        {"id": report.doc_id, "doc": text_},
+    )
+
+
+def terms(q: str) -> list[str]:
+    """The word pieces of a query, as both search engines split them."""
+    words = tokens(q)[:MAX_TERMS]
+    if not words:
+        raise ValidationError.field("q", f"'{q}' has no word to search for.")
+    return words
+
+
+def condition(session: Session, q: str) -> ColumnElement[bool]:
+    """True for reports whose document holds every word of `q` (the last as a prefix)."""
+    words = terms(q)
+    if _is_pg(session):
+        quoted = [_pg_quote(w) for w in words]
+        quoted[-1] += ":*"
+        tsquery = literal_column("to_tsquery('simple', :rsn_tsq)").bindparams(
+            rsn_tsq=" & ".join(quoted)
+        )
+        ids = select(_pg.c.report_id).where(_pg.c.document.op("@@")(tsquery))
+        return Report.id.in_(ids)
+    match = " ".join(f'"{w}"' for w in words) + "*"
+    rows = select(_fts.c.rowid).where(literal_column("report_fts").op("MATCH")(match))
+    return Report.doc_id.in_(rows)
+
+
+def _pg_quote(word: str) -> str:
+    """A word quoted for to_tsquery, so punctuation in it is never an operator."""
+    return "'" + word.replace("\\", "\\\\").replace("'", "''") + "'"

@@ -1,0 +1,432 @@
+"""Report queries and writes; the only module that reads or writes reports.
+
+Every read goes through `rsn.sharing.visible`, so lists, counts, search and
+single reads answer the same question. Services never commit.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from rsn import audit, fusion, sharing
+from rsn.errors import Forbidden, NotFound, ValidationError
+from rsn.observables import OBSERVABLE_TYPES, ObservableError, normalize
+from rsn.registry import catalog
+from rsn.registry.models import Organization, User
+from rsn.registry.service import country_name
+from rsn.reports import search
+from rsn.reports.models import Counter, Report, ReportObservable, ReportVersion
+from rsn.reports.schemas import ReportCreate, ReportUpdate
+from rsn.sharing import Principal
+from rsn.store import new_id, utcnow
+
+MAX_PAGE = 500
+SEQ_COUNTER = "report_seq"
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What a list or count asks for, beyond what the reader may see."""
+
+    q: str | None = None
+    category: str | None = None
+    country: str | None = None
+    tlp: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    observable: str | None = None
+    include_revoked: bool = True
+
+
+@dataclass
+class Loaded:
+    """A report with what a reader gets alongside it."""
+
+    report: Report
+    observables: list[tuple[str, str]]
+    originator_username: str
+    originator_org_slug: str
+    correlations: fusion.Correlations | None = None
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+def next_seq(session: Session) -> int:
+    """The next commit-order number: the counter's row lock orders concurrent writers."""
+    value = session.execute(
+        update(Counter).where(Counter.name == SEQ_COUNTER).values(value=Counter.value + 1)
+        .returning(Counter.value)
+    ).scalar()
+    if value is None:
+        session.add(Counter(name=SEQ_COUNTER, value=1))
+        session.flush()
+        return 1
+    return int(value)
+
+
+def _check_fields(session: Session, data: ReportCreate | ReportUpdate) -> None:
+    if data.category is not None and data.category not in catalog.category_ids(session):
+        raise ValidationError.field(
+            "category", f"'{data.category}' is not a category of this node's taxonomy."
+        )
+    if data.country is not None and country_name(data.country) is None:
+        raise ValidationError.field(
+            "country", f"'{data.country}' is not an ISO 3166 alpha-2 country code."
+        )
+
+
+def create(
+    session: Session,
+    *,
+    principal: Principal,
+    data: ReportCreate,
+    source_identity: str | None = None,
+    report_id: str | None = None,
+) -> Report:
+    """Store a new report as version 1, with its grants, index rows and audit record."""
+    _check_fields(session, data)
+    dist = sharing.resolve_distribution(session, data.tlp, data.distribution.model_dump())
+    now = utcnow()
+    report = Report(
+        id=report_id or new_id(),
+        version=1,
+        title=data.title,
+        category=data.category,
+        description=data.description,
+        occurred_at=data.occurred_at,
+        country=data.country,
+        lat=data.location.lat if data.location else None,
+        lon=data.location.lon if data.location else None,
+        sea_area=data.sea_area,
+        severity=data.severity,
+        confidence=data.confidence,
+        source_reliability=data.source_reliability,
+        information_credibility=data.information_credibility,
+        tlp=data.tlp,
+        distribution=data.distribution.model_dump(),
+        originator_user_id=principal.user_id,
+        originator_org_id=principal.organization_id,
+        originator_state=principal.member_state,
+        source_identity=source_identity,
+        created=now,
+        modified=now,
+        revoked=False,
+    )
+    report.seq = report.doc_id = next_seq(session)
+    session.add(report)
+    observables = [(o.type, o.value) for o in data.observables]
+    _write_version(session, report, observables, dist, principal, now)
+    audit.record(session, actor=principal.username, action="report.create", item_ids=[report.id])
+    return report
+
+
+def _write_version(
+    session: Session,
+    report: Report,
+    observables: list[tuple[str, str]],
+    dist: sharing.Distribution,
+    principal: Principal,
+    now: datetime,
+) -> None:
+    """Everything derived from the current version: snapshot, grants, index, search."""
+    session.flush()
+    keys = sharing.item_keys(
+        report.tlp,
+        dist,
+        originator_user_id=report.originator_user_id,
+        originator_org_id=report.originator_org_id,
+    )
+    sharing.set_grants(session, report.id, keys)
+    session.query(ReportObservable).filter(ReportObservable.report_id == report.id).delete()
+    session.add_all(
+        ReportObservable(report_id=report.id, position=i, type=t, value=v)
+        for i, (t, v) in enumerate(observables)
+    )
+    fusion.reindex(
+        session, report_id=report.id, observables=observables, keys=keys, live=not report.revoked
+    )
+    search.index(
+        session,
+        report=report,
+        text_=search.document(report.title, report.description, [v for _, v in observables]),
+    )
+    session.add(
+        ReportVersion(
+            report_id=report.id,
+            version=report.version,
+            seq=report.seq,
+            date_added=now,
+            modified=report.modified,
+            submitted_by=principal.user_id,
+            snapshot=snapshot(report, observables),
+        )
+    )
+    session.flush()
+
+
+def snapshot(report: Report, observables: Sequence[tuple[str, str]]) -> dict[str, object]:
+    """A version as plain JSON: every field a reader may see, exactly as stored."""
+    def ts(value: datetime | None) -> str | None:
+        return None if value is None else value.isoformat(timespec="milliseconds")
+
+    return {
+        "title": report.title,
+        "category": report.category,
+        "description": report.description,
+        "occurred_at": ts(report.occurred_at),
+        "country": report.country,
+        "location": None if report.lat is None else {"lat": report.lat, "lon": report.lon},
+        "sea_area": report.sea_area,
+        "severity": report.severity,
+        "confidence": report.confidence,
+        "source_reliability": report.source_reliability,
+        "information_credibility": report.information_credibility,
+        "tlp": report.tlp,
+        "distribution": report.distribution,
+        "observables": [{"type": t, "value": v} for t, v in observables],
+        "source_identity": report.source_identity,
+        "created": ts(report.created),
+        "modified": ts(report.modified),
+        "revoked": report.revoked,
+        "revoked_reason": report.revoked_reason,
+        "revoked_at": ts(report.revoked_at),
+    }
+
+
+def get(session: Session, *, principal: Principal, report_id: str) -> Report:
+    """A report the principal may read; NotFound alike for hidden and absent ones."""
+    report = session.scalar(
+        select(Report).where(Report.id == report_id, sharing.visible(principal, Report.id))
+    )
+    if report is None:
+        raise NotFound("report", report_id)
+    return report
+
+
+def _for_change(session: Session, *, principal: Principal, report_id: str) -> Report:
+    report = get(session, principal=principal, report_id=report_id)
+    if not sharing.may_change(principal, originator_org_id=report.originator_org_id):
+        raise Forbidden(
+            "Only analysts and duty officers of the originating organization may change it."
+        )
+    return report
+
+
+def observables_of(session: Session, report_ids: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
+    found: dict[str, list[tuple[str, str]]] = {r: [] for r in report_ids}
+    rows = session.execute(
+        select(ReportObservable.report_id, ReportObservable.type, ReportObservable.value)
+        .where(ReportObservable.report_id.in_(list(report_ids)))
+        .order_by(ReportObservable.report_id, ReportObservable.position)
+    )
+    for rid, kind, value in rows:
+        found[rid].append((kind, value))
+    return found
+
+
+def update_report(
+    session: Session, *, principal: Principal, report_id: str, data: ReportUpdate
+) -> Report:
+    """Apply a partial update as a new full version."""
+    report = _for_change(session, principal=principal, report_id=report_id)
+    if report.revoked:
+        raise Forbidden("A revoked report cannot be edited.")
+    _check_fields(session, data)
+    given = data.model_dump(exclude_unset=True)
+    tlp = data.tlp or report.tlp
+    names = given["distribution"] if "distribution" in given else (
+        report.distribution if data.tlp is None else {}
+    )
+    dist = sharing.resolve_distribution(session, tlp, names)
+    for name in ("title", "category", "description", "occurred_at", "country", "sea_area",
+                 "severity", "confidence", "source_reliability", "information_credibility"):
+        if name in given:
+            if given[name] is None and name not in ("sea_area",):
+                raise ValidationError.field(name, "may not be null.")
+            setattr(report, name, getattr(data, name))
+    if "location" in given:
+        report.lat = data.location.lat if data.location else None
+        report.lon = data.location.lon if data.location else None
+    report.tlp = tlp
+    report.distribution = _names(names)
+    observables = observables_of(session, [report.id])[report.id]
+    if data.observables is not None:
+        observables = [(o.type, o.value) for o in data.observables]
+    return _new_version(session, report, observables, dist, principal, "report.update")
+
+
+def _names(names: dict[str, Sequence[str]]) -> dict[str, list[str]]:
+    return {k: list(names.get(k) or []) for k in ("member_states", "organizations",
+                                                    "sharing_groups", "users")}
+
+
+def _new_version(
+    session: Session,
+    report: Report,
+    observables: list[tuple[str, str]],
+    dist: sharing.Distribution,
+    principal: Principal,
+    action: str,
+) -> Report:
+    now = utcnow()
+    report.version += 1
+    report.modified = max(now, report.modified)
+    report.seq = next_seq(session)
+    _write_version(session, report, observables, dist, principal, now)
+    audit.record(
+        session, actor=principal.username, action=action, item_ids=[report.id],
+        detail={"version": report.version},
+    )
+    return report
+
+
+def revoke(session: Session, *, principal: Principal, report_id: str, reason: str) -> Report:
+    """Mark revoked with a reason; it stays readable, as revoked, by the same readers."""
+    report = _for_change(session, principal=principal, report_id=report_id)
+    if report.revoked:
+        return report
+    report.revoked, report.revoked_reason, report.revoked_at = True, reason, utcnow()
+    dist = sharing.resolve_distribution(session, report.tlp, report.distribution)
+    observables = observables_of(session, [report.id])[report.id]
+    return _new_version(session, report, observables, dist, principal, "report.revoke")
+
+
+def history(session: Session, *, principal: Principal, report_id: str) -> list[ReportVersion]:
+    """Every version, for whoever may read the current one."""
+    get(session, principal=principal, report_id=report_id)
+    query = select(ReportVersion).where(ReportVersion.report_id == report_id)
+    return list(session.scalars(query.order_by(ReportVersion.version)))
+
+
+def _filtered(session: Session, principal: Principal, filters: Filters) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = [sharing.visible(principal, Report.id)]
+    if filters.category:
+        where.append(or_(Report.category == filters.category,
+                         Report.category.startswith(filters.category + ".", autoescape=True)))
+    if filters.country:
+        where.append(Report.country == filters.country.upper())
+    if filters.tlp:
+        where.append(Report.tlp == filters.tlp)
+    if filters.since:
+        where.append(Report.occurred_at >= filters.since)
+    if filters.until:
+        where.append(Report.occurred_at < filters.until)
+    if not filters.include_revoked:
+        where.append(Report.revoked.is_(False))
+    if filters.observable:
+        values = candidate_values(filters.observable)
+        where.append(exists(select(ReportObservable.report_id).where(
+            ReportObservable.report_id == Report.id, ReportObservable.value.in_(values))))
+    if filters.q:
+        where.append(search.condition(session, filters.q))
+    return where
+
+
+def candidate_values(raw: str) -> list[str]:
+    """Every normal form a user's typed observable could take, so a filter finds it."""
+    values = {raw.strip(), raw.strip().lower()}
+    kind, sep, rest = raw.partition(":")
+    if sep and kind in OBSERVABLE_TYPES:
+        values.add(rest.strip())
+        try:
+            values.add(normalize(kind, rest))
+        except ObservableError:
+            pass  # not a typed value after all: the raw forms above still apply
+    for kind in OBSERVABLE_TYPES:
+        try:
+            values.add(normalize(kind, raw))
+        except ObservableError:
+            continue  # most types reject most values; only the ones that accept it count
+    return sorted(values)
+
+
+def encode_cursor(report: Report) -> str:
+    raw = f"{report.modified.isoformat()}|{report.id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        stamp, report_id = raw.split("|")
+        return datetime.fromisoformat(stamp), report_id
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValidationError.field("cursor", f"'{cursor}' is not a cursor this node issued.") from exc
+
+
+def get_all(
+    session: Session,
+    *,
+    principal: Principal,
+    filters: Filters,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> tuple[list[Report], str | None]:
+    """A page of the reports the principal may read, newest change first."""
+    if not 1 <= limit <= MAX_PAGE:
+        raise ValidationError.field("limit", f"must be between 1 and {MAX_PAGE}, not {limit}.")
+    where = _filtered(session, principal, filters)
+    if cursor:
+        stamp, last_id = _decode_cursor(cursor)
+        where.append(or_(Report.modified < stamp,
+                         and_(Report.modified == stamp, Report.id < last_id)))
+    rows = list(session.scalars(
+        select(Report).where(*where).order_by(Report.modified.desc(), Report.id.desc())
+        .limit(limit + 1)
+    ))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, encode_cursor(rows[-1]) if more and rows else None
+
+
+COUNTABLE = {"category": Report.category, "country": Report.country, "tlp": Report.tlp,
+             "severity": Report.severity}
+
+
+def counts(session: Session, *, principal: Principal, by: str, filters: Filters) -> list[tuple[str, int]]:
+    """Live reports the principal may read, counted by one field."""
+    if by not in COUNTABLE:
+        raise ValidationError.field("by", f"'{by}' is not one of {', '.join(COUNTABLE)}.")
+    col = COUNTABLE[by]
+    where = _filtered(session, principal, Filters(**{**filters.__dict__, "include_revoked": False}))
+    rows = session.execute(select(col, func.count()).where(*where).group_by(col).order_by(col))
+    return [(str(k), int(n)) for k, n in rows]
+
+
+def load(
+    session: Session, *, principal: Principal, reports: Sequence[Report], with_correlations: bool,
+    threshold: int = fusion.DEFAULT_THRESHOLD,
+) -> list[Loaded]:
+    """Reports with their observables, originator names and (for one) correlations."""
+    obs = observables_of(session, [r.id for r in reports])
+    user_ids = {r.originator_user_id for r in reports}
+    org_ids = {r.originator_org_id for r in reports}
+    names = usernames(session, user_ids)
+    slugs = _slugs(session, org_ids)
+    loaded = []
+    for r in reports:
+        item = Loaded(r, obs[r.id], names.get(r.originator_user_id, ""),
+                      slugs.get(r.originator_org_id, ""))
+        if with_correlations and not r.revoked:
+            item.correlations = fusion.correlations(
+                session, principal=principal, report_id=r.id, observables=obs[r.id],
+                threshold=threshold,
+            )
+        loaded.append(item)
+    return loaded
+
+
+def usernames(session: Session, ids: set[str]) -> dict[str, str]:
+    return dict(session.execute(select(User.id, User.username).where(User.id.in_(ids))).tuples())
+
+
+def _slugs(session: Session, ids: set[str]) -> dict[str, str]:
+    return dict(
+        session.execute(select(Organization.id, Organization.slug).where(Organization.id.in_(ids)))
+        .tuples()
+    )

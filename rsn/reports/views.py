@@ -1,0 +1,192 @@
+"""HTTP routes for reports: thin, each one session and one service call."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Header, Query, Request, Response
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from rsn import audit
+from rsn.api.deps import NodeDep, PrincipalDep
+from rsn.errors import Conflict, ValidationError
+from rsn.node import Node
+from rsn.reports import present, service
+from rsn.reports.models import IdempotencyKey
+from rsn.reports.schemas import (
+    CountRow,
+    Counts,
+    ReportCreate,
+    ReportPage,
+    ReportRead,
+    ReportUpdate,
+    Revocation,
+    Tlp,
+    VersionRead,
+)
+from rsn.sharing import Principal
+from rsn.store import utcnow
+
+router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
+
+
+def _disclose(node: Node, principal: Principal, ids: list[str], action: str) -> None:
+    """One audit record per answer that hands non-public fields to a non-originator."""
+    if not ids:
+        return
+    with node.db.session(write=True) as session:
+        audit.record(session, actor=principal.username, action=action, item_ids=ids)
+    node.chainer.poke()
+
+
+def _read_one(node: Node, principal: Principal, report_id: str) -> ReportRead:
+    with node.db.session() as session:
+        report = service.get(session, principal=principal, report_id=report_id)
+        [item] = service.load(
+            session, principal=principal, reports=[report], with_correlations=True,
+            threshold=node.settings.correlation_threshold,
+        )
+    _disclose(node, principal, present.disclosed(principal, [item]), "report.read")
+    return present.to_read(item)
+
+
+def _filters(
+    q: str | None, category: str | None, country: str | None, tlp: str | None,
+    since: datetime | None, until: datetime | None, observable: str | None,
+) -> service.Filters:
+    for name, value in (("since", since), ("until", until)):
+        if value is not None and value.tzinfo is None:
+            raise ValidationError.field(name, f"'{value.isoformat()}' needs a UTC offset (RFC 3339).")
+    return service.Filters(q=q, category=category, country=country, tlp=tlp,
+                           since=since, until=until, observable=observable)
+
+
+FilterQ = Annotated[str | None, Query(max_length=500, description="Full text over title, description, observables")]
+
+
+@router.post("", status_code=201, response_model=ReportRead)
+def create_report(
+    request: Request,
+    response: Response,
+    data: ReportCreate,
+    node: NodeDep,
+    principal: PrincipalDep,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> ReportRead:
+    """File a report; with an Idempotency-Key a retried POST creates nothing twice."""
+    digest = hashlib.sha256(json.dumps(data.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
+    try:
+        with node.db.session(write=True) as session:
+            if idempotency_key:
+                seen = session.scalar(select(IdempotencyKey).where(
+                    IdempotencyKey.user_id == principal.user_id, IdempotencyKey.key == idempotency_key))
+                if seen is not None:
+                    if seen.request_hash != digest:
+                        raise ValidationError.field(
+                            "Idempotency-Key", f"'{idempotency_key}' was already used for a different report."
+                        )
+                    response.headers["Idempotent-Replayed"] = "true"
+                    report_id = seen.report_id
+                else:
+                    report_id = service.create(session, principal=principal, data=data).id
+                    session.add(IdempotencyKey(user_id=principal.user_id, key=idempotency_key,
+                                               request_hash=digest, report_id=report_id, created=utcnow()))
+            else:
+                report_id = service.create(session, principal=principal, data=data).id
+    except IntegrityError as exc:
+        raise Conflict("A request with this Idempotency-Key is in progress; retry it.") from exc
+    node.chainer.poke()
+    response.headers["Location"] = f"/api/v1/reports/{report_id}"
+    return _read_one(node, principal, report_id)
+
+
+@router.get("", response_model=ReportPage)
+def list_reports(
+    node: NodeDep,
+    principal: PrincipalDep,
+    q: FilterQ = None,
+    category: Annotated[str | None, Query(max_length=120)] = None,
+    country: Annotated[str | None, Query(min_length=2, max_length=2)] = None,
+    tlp: Tlp | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    observable: Annotated[str | None, Query(max_length=2048)] = None,
+    limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE)] = 50,
+    cursor: Annotated[str | None, Query(max_length=400)] = None,
+) -> ReportPage:
+    """Reports the caller may read, newest change first, a page at a time."""
+    filters = _filters(q, category, country, tlp, since, until, observable)
+    with node.db.session() as session:
+        rows, next_cursor = service.get_all(
+            session, principal=principal, filters=filters, limit=limit, cursor=cursor
+        )
+        items = service.load(session, principal=principal, reports=rows, with_correlations=False)
+    _disclose(node, principal, present.disclosed(principal, items), "report.list")
+    return ReportPage(items=[present.to_read(i) for i in items], next_cursor=next_cursor)
+
+
+@router.get("/counts", response_model=Counts)
+def count_reports(
+    node: NodeDep,
+    principal: PrincipalDep,
+    by: Literal["category", "country", "tlp", "severity"] = "category",
+    q: FilterQ = None,
+    category: Annotated[str | None, Query(max_length=120)] = None,
+    country: Annotated[str | None, Query(min_length=2, max_length=2)] = None,
+    tlp: Tlp | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    observable: Annotated[str | None, Query(max_length=2048)] = None,
+) -> Counts:
+    """Live reports the caller may read, counted by one field (aggregates disclose no item)."""
+    filters = _filters(q, category, country, tlp, since, until, observable)
+    with node.db.session() as session:
+        rows = service.counts(session, principal=principal, by=by, filters=filters)
+    return Counts(by=by, rows=[CountRow(key=k, count=n) for k, n in rows])
+
+
+@router.get("/{report_id}", response_model=ReportRead)
+def read_report(report_id: str, node: NodeDep, principal: PrincipalDep) -> ReportRead:
+    """One report with the correlations the caller may see."""
+    return _read_one(node, principal, report_id)
+
+
+@router.patch("/{report_id}", response_model=ReportRead)
+def update_report(
+    report_id: str, data: ReportUpdate, node: NodeDep, principal: PrincipalDep
+) -> ReportRead:
+    """Change fields; the report gets a new full version."""
+    with node.db.session(write=True) as session:
+        service.update_report(session, principal=principal, report_id=report_id, data=data)
+    node.chainer.poke()
+    return _read_one(node, principal, report_id)
+
+
+@router.post("/{report_id}/revoke", response_model=ReportRead)
+def revoke_report(
+    report_id: str, data: Revocation, node: NodeDep, principal: PrincipalDep
+) -> ReportRead:
+    """Revoke with a reason; readers keep seeing it, marked revoked."""
+    with node.db.session(write=True) as session:
+        service.revoke(session, principal=principal, report_id=report_id, reason=data.reason)
+    node.chainer.poke()
+    return _read_one(node, principal, report_id)
+
+
+@router.get("/{report_id}/history", response_model=list[VersionRead])
+def report_history(report_id: str, node: NodeDep, principal: PrincipalDep) -> list[VersionRead]:
+    """Every version as a full snapshot, for whoever may read the current one."""
+    with node.db.session() as session:
+        versions = service.history(session, principal=principal, report_id=report_id)
+        names = service.usernames(session, {v.submitted_by for v in versions})
+        out = [VersionRead(version=v.version, date_added=v.date_added, modified=v.modified,
+                           submitted_by=names.get(v.submitted_by, ""), snapshot=v.snapshot)
+               for v in versions]
+        tlp = versions[-1].snapshot.get("tlp") if versions else "clear"
+    if tlp != "clear":
+        _disclose(node, principal, [report_id], "report.history")
+    return out

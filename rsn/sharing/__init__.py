@@ -1,0 +1,40 @@
+"""The one place that decides who may read what, for every path of the node.
+
+Other features ask it; none re-implements it. See `policy` for the rules.
+"""
+
+from __future__ import annotations
+
+from rsn.sharing.distribution import resolve as resolve_distribution
+from rsn.sharing.models import TLP_LEVELS, Shareable, SharingGrant
+from rsn.sharing.policy import (
+    Audience,
+    Distribution,
+    Principal,
+    audience,
+    can_read,
+    item_keys,
+    reader_keys,
+    set_grants,
+    visible,
+)
+from rsn.sharing.principal import for_user, from_token, may_change
+
+__all__ = [
+    "TLP_LEVELS",
+    "Audience",
+    "Distribution",
+    "Principal",
+    "Shareable",
+    "SharingGrant",
+    "audience",
+    "can_read",
+    "for_user",
+    "from_token",
+    "item_keys",
+    "may_change",
+    "reader_keys",
+    "resolve_distribution",
+    "set_grants",
+    "visible",
+]

@@ -1,0 +1,64 @@
+"""Checking a distribution against its marking and resolving its names to ids."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from rsn.errors import FieldProblem, ValidationError
+from rsn.registry.models import MemberState, Organization, SharingGroup, User
+from rsn.sharing.policy import Distribution
+
+ALLOWED = {
+    "clear": frozenset(),
+    "green": frozenset(),
+    "amber": frozenset({"member_states", "organizations", "sharing_groups"}),
+    "amber+strict": frozenset({"organizations"}),
+    "red": frozenset({"users"}),
+}
+KEYS = ("member_states", "organizations", "sharing_groups", "users")
+
+
+def resolve(session: Session, tlp: str, names: dict[str, Sequence[str]]) -> Distribution:
+    """Ids for a distribution given by names; 422 naming the first entry that is wrong."""
+    problems: list[FieldProblem] = []
+    for key in KEYS:
+        if names.get(key) and key not in ALLOWED[tlp]:
+            allowed = ", ".join(sorted(ALLOWED[tlp])) or "no distribution at all"
+            problems.append(
+                FieldProblem(
+                    f"distribution.{key}",
+                    f"TLP:{tlp.upper()} takes {allowed}; '{key}' must be empty.",
+                )
+            )
+    if problems:
+        raise ValidationError(problems)
+    lookups: dict[str, Any] = {
+        "member_states": (MemberState.code, MemberState.code),
+        "organizations": (Organization.slug, Organization.id),
+        "sharing_groups": (SharingGroup.slug, SharingGroup.id),
+        "users": (User.username, User.id),
+    }
+    resolved: dict[str, tuple[str, ...]] = {}
+    for key in KEYS:
+        entries = list(names.get(key) or [])
+        name_col, id_col = lookups[key]
+        found = dict(session.execute(select(name_col, id_col).where(name_col.in_(entries))).tuples())
+        for i, entry in enumerate(entries):
+            if entry not in found:
+                kind = key.removesuffix("s").replace("_", " ")
+                problems.append(
+                    FieldProblem(f"distribution.{key}[{i}]", f"'{entry}' is not a known {kind}.")
+                )
+        resolved[key] = tuple(dict.fromkeys(found[e] for e in entries if e in found))
+    if problems:
+        raise ValidationError(problems)
+    return Distribution(
+        member_states=resolved["member_states"],
+        organization_ids=resolved["organizations"],
+        sharing_group_ids=resolved["sharing_groups"],
+        user_ids=resolved["users"],
+    )

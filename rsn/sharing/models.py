@@ -1,0 +1,44 @@
+"""Markings and distribution as columns any shareable table can carry.
+
+The rules table `sharing_grants` holds, for every shareable item, the audience keys
+its marking and distribution open it to (see `rsn.sharing.policy`). A reader sees
+an item when one of the reader's keys is among the item's keys: a single indexed
+look-up that lists, counts and searches use alike.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column
+
+from rsn.store import Base
+
+TLP_LEVELS = ("clear", "green", "amber", "amber+strict", "red")
+
+
+class SharingGrant(Base):
+    __tablename__ = "sharing_grants"
+
+    item_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+
+    __table_args__ = (Index("ix_sharing_grants_key_item", "key", "item_id"),)
+
+
+class Shareable:
+    """Mixin: the TLP marking, the distribution as named, and the originator."""
+
+    tlp: Mapped[str] = mapped_column(String(20))
+    distribution: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+    @declared_attr
+    def originator_user_id(cls) -> Mapped[str]:
+        return mapped_column(ForeignKey("users.id"))
+
+    @declared_attr
+    def originator_org_id(cls) -> Mapped[str]:
+        return mapped_column(ForeignKey("organizations.id"), index=True)
+
+    originator_state: Mapped[str | None] = mapped_column(String(2))
