@@ -264,7 +264,7 @@ def _name(text: str) -> str:
     folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
     collapsed = " ".join(folded.split())
     if not 2 <= len(collapsed) <= 200:
-        raise _Invalid(f"it is {len(collapsed)} characters long; a name has 2 to 200")
+        raise _Invalid(f"a name has 2 to 200 characters, this has {len(collapsed)}")
     if not any(ch.isalpha() for ch in collapsed):
         raise _Invalid("it contains no letters")
     return collapsed

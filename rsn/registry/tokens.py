@@ -83,7 +83,7 @@ def authenticate(session: Session, token: str) -> TokenCheck:
     own when `stale`, at most once a minute, so API reads stay read-only.
     """
     refused = Unauthorized("The bearer token is missing, unknown, expired or revoked.")
-    parts = token.split("_")
+    parts = token.split("_", 2)
     if len(parts) != 3 or parts[0] != "rsn":
         raise refused
     row = session.scalar(select(ApiToken).where(ApiToken.prefix == parts[1]))

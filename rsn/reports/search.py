@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from sqlalchemy import ColumnElement, column, literal_column, select, table, text
+from sqlalchemy import ColumnElement, column, func, literal, literal_column, select, table, text
+from sqlalchemy.dialects.postgresql import REGCONFIG
 from sqlalchemy.orm import Session
 
 from rsn.errors import ValidationError
@@ -72,13 +73,11 @@ def condition(session: Session, q: str) -> ColumnElement[bool]:
     if _is_pg(session):
         quoted = [_pg_quote(w) for w in words]
         quoted[-1] += ":*"
-        tsquery = literal_column("to_tsquery('simple', :rsn_tsq)").bindparams(
-            rsn_tsq=" & ".join(quoted)
-        )
-        ids = select(_pg.c.report_id).where(_pg.c.document.op("@@")(tsquery))
+        tsquery = func.to_tsquery(literal("simple", type_=REGCONFIG), " & ".join(quoted))
+        ids = select(_pg.c.report_id).where(_pg.c.document.bool_op("@@")(tsquery))
         return Report.id.in_(ids)
     match = " ".join(f'"{w}"' for w in words) + "*"
-    rows = select(_fts.c.rowid).where(literal_column("report_fts").op("MATCH")(match))
+    rows = select(_fts.c.rowid).where(literal_column("report_fts").bool_op("MATCH")(match))
     return Report.doc_id.in_(rows)
 
 

@@ -422,11 +422,10 @@ def load(
 
 
 def usernames(session: Session, ids: set[str]) -> dict[str, str]:
-    return dict(session.execute(select(User.id, User.username).where(User.id.in_(ids))).tuples())
+    rows = session.execute(select(User.id, User.username).where(User.id.in_(ids)))
+    return {user_id: name for user_id, name in rows}
 
 
 def _slugs(session: Session, ids: set[str]) -> dict[str, str]:
-    return dict(
-        session.execute(select(Organization.id, Organization.slug).where(Organization.id.in_(ids)))
-        .tuples()
-    )
+    rows = session.execute(select(Organization.id, Organization.slug).where(Organization.id.in_(ids)))
+    return {org_id: slug for org_id, slug in rows}

@@ -46,7 +46,10 @@ def resolve(session: Session, tlp: str, names: dict[str, Sequence[str]]) -> Dist
     for key in KEYS:
         entries = list(names.get(key) or [])
         name_col, id_col = lookups[key]
-        found = dict(session.execute(select(name_col, id_col).where(name_col.in_(entries))).tuples())
+        found: dict[str, str] = {}
+        if entries:
+            query = select(name_col.label("name"), id_col.label("id")).where(name_col.in_(entries))
+            found = {row.name: row.id for row in session.execute(query)}
         for i, entry in enumerate(entries):
             if entry not in found:
                 kind = key.removesuffix("s").replace("_", " ")
