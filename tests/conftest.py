@@ -1,0 +1,103 @@
+"""Stores for every test: a real SQLite file and a real PostgreSQL database.
+
+Each store is migrated once per session with Alembic (the schema the app runs
+on), then emptied between tests. `db` is parametrised over both, so every test
+that touches the store runs on SQLite and on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from hypothesis import HealthCheck, settings
+from sqlalchemy import text
+
+import rsn.models  # noqa: F401  (all tables known to the metadata)
+from rsn.store import Base, Database, upgrade
+from tests.pgcluster import Cluster
+
+settings.register_profile(
+    "ci", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile(
+    "dev", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+STORES = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[str]:
+    """A PostgreSQL server URL: RSN_TEST_PG_URL, or a throwaway cluster of our own."""
+    given = os.environ.get("RSN_TEST_PG_URL")
+    if given:
+        yield given
+        return
+    cluster = Cluster()
+    url = cluster.start()
+    try:
+        yield url
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_server: str) -> Iterator[str]:
+    """A migrated database of our own on the server, dropped at the end."""
+    name = f"rsn_test_{uuid.uuid4().hex[:10]}"
+    base = pg_server.rsplit("/", 1)[0]
+    with psycopg.connect(pg_server, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = f"{base}/{name}"
+    upgrade(url)
+    try:
+        yield url
+    finally:
+        with psycopg.connect(pg_server, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("store") / "template.sqlite3"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+def _empty_postgres(db: Database) -> None:
+    names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with db.engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names}, report_search RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(params=STORES)
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """A migrated, empty store: SQLite in a file, or PostgreSQL."""
+    if request.param == "sqlite":
+        path = tmp_path / "rsn.sqlite3"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        database = Database(f"sqlite:///{path}")
+    else:
+        database = Database(request.getfixturevalue("pg_template"))
+        _empty_postgres(database)
+    try:
+        yield database
+    finally:
+        database.dispose()
+
+
+@pytest.fixture
+def sqlite_db(tmp_path: Path, sqlite_template: Path) -> Iterator[Database]:
+    """SQLite only, for slow end-to-end tests that run on PostgreSQL once elsewhere."""
+    path = tmp_path / "rsn.sqlite3"
+    shutil.copy(sqlite_template, path)
+    database = Database(f"sqlite:///{path}")
+    yield database
+    database.dispose()
