@@ -28,6 +28,8 @@ def create_app(node: Node) -> FastAPI:
         version=__version__,
         description="Share security reports under originator control; REST under /api/v1/.",
         lifespan=lifespan,
+        docs_url=None,  # the hosted docs pages load scripts from a CDN; the node serves none
+        redoc_url=None,
     )
     app.state.node = node
     errors.install(app)

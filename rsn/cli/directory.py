@@ -1,0 +1,212 @@
+"""Commands for who is who: organizations, users, tokens and sharing groups."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from sqlalchemy.orm import Session
+
+from rsn import audit
+from rsn.cli.common import ConfigOpt, DataDirOpt, console, operator, reported, settings_for
+from rsn.registry import ORG_TYPES, ROLES, tokens
+from rsn.registry import service as registry
+from rsn.store import Database
+
+org_app = typer.Typer(help="Organizations (agencies, regional bodies, CSOs).", no_args_is_help=True)
+user_app = typer.Typer(help="User accounts.", no_args_is_help=True)
+token_app = typer.Typer(help="API tokens (shown once, stored as a keyed hash).", no_args_is_help=True)
+group_app = typer.Typer(help="Sharing groups, changed only for their owning organization.",
+                        no_args_is_help=True)
+
+
+@contextmanager
+def write_session(data_dir: DataDirOpt, config: ConfigOpt) -> Iterator[Session]:
+    """One all-or-nothing transaction on the node, with its audit records chained after."""
+    db = Database(settings_for(data_dir, config).database_url)
+    try:
+        with reported(), db.session(write=True) as session:
+            yield session
+        audit.chain(db)
+    finally:
+        db.dispose()
+
+
+@contextmanager
+def read_session(data_dir: DataDirOpt, config: ConfigOpt) -> Iterator[Session]:
+    db = Database(settings_for(data_dir, config).database_url)
+    try:
+        with reported(), db.session() as session:
+            yield session
+    finally:
+        db.dispose()
+
+
+@org_app.command("add")
+def org_add(
+    slug: str,
+    name: Annotated[str, typer.Option(help="Full name.")],
+    type: Annotated[str, typer.Option(help=f"One of: {', '.join(ORG_TYPES)}.")],
+    state: Annotated[str | None, typer.Option(help="Member state, ISO alpha-2.")] = None,
+    sector: Annotated[str | None, typer.Option(help="Sector, e.g. cyber, maritime.")] = None,
+    data_dir: DataDirOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Add an organization."""
+    with write_session(data_dir, config) as s:
+        org = registry.create_organization(s, slug=slug, name=name, type=type, member_state=state,
+                                           sector=sector)
+        audit.record(s, actor=operator(), action="org.create", item_ids=[org.id],
+                     detail={"slug": slug})
+    console.print(f"Added organization {slug}.")
+
+
+@org_app.command("list")
+def org_list(data_dir: DataDirOpt = None, config: ConfigOpt = None) -> None:
+    """List organizations."""
+    table = Table("slug", "name", "type", "state", "sector", header_style="bold")
+    with read_session(data_dir, config) as s:
+        for o in registry.get_organizations(s):
+            table.add_row(o.slug, o.name, o.type, o.member_state or "", o.sector or "")
+    console.print(table)
+
+
+@user_app.command("add")
+def user_add(
+    username: str,
+    org: Annotated[str, typer.Option(help="Organization slug.")],
+    role: Annotated[str, typer.Option(help=f"One of: {', '.join(ROLES)}.")],
+    display_name: Annotated[str | None, typer.Option(help="Name shown to others.")] = None,
+    password: Annotated[
+        str | None,
+        typer.Option(envvar="RSN_NEW_PASSWORD", help="Initial password (prompted when omitted).",
+                     show_default=False),
+    ] = None,
+    no_password: Annotated[bool, typer.Option(help="An API-only account.")] = False,
+    data_dir: DataDirOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Add a user; the password is prompted for, never echoed."""
+    if password is None and not no_password:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    with write_session(data_dir, config) as s:
+        user = registry.create_user(
+            s, username=username, display_name=display_name or username,
+            organization=registry.get_organization(s, slug=org), role=role, password=password,
+        )
+        audit.record(s, actor=operator(), action="user.create", item_ids=[user.id],
+                     detail={"username": username, "role": role})
+    console.print(f"Added user {username} ({role}, {org}).")
+
+
+@user_app.command("list")
+def user_list(data_dir: DataDirOpt = None, config: ConfigOpt = None) -> None:
+    """List users."""
+    table = Table("username", "display name", "organization", "role", "status",
+                  header_style="bold")
+    with read_session(data_dir, config) as s:
+        slugs = {o.id: o.slug for o in registry.get_organizations(s)}
+        for u in registry.get_users(s):
+            table.add_row(u.username, u.display_name, slugs.get(u.organization_id, ""), u.role,
+                          "disabled" if u.disabled else "active")
+    console.print(table)
+
+
+@user_app.command("disable")
+def user_disable(username: str, data_dir: DataDirOpt = None, config: ConfigOpt = None) -> None:
+    """Disable a user: no sign-in, no token works, nothing of theirs is deleted."""
+    with write_session(data_dir, config) as s:
+        user = registry.disable_user(s, username=username)
+        audit.record(s, actor=operator(), action="user.disable", item_ids=[user.id])
+    console.print(f"Disabled {username}.")
+
+
+@token_app.command("create")
+def token_create(
+    username: str,
+    name: Annotated[str, typer.Option(help="What the token is for.")] = "cli",
+    expires_days: Annotated[int | None, typer.Option(help="Expire after N days.")] = None,
+    data_dir: DataDirOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Mint an API token for a user; it is printed once and cannot be shown again."""
+    expires = datetime.now(UTC) + timedelta(days=expires_days) if expires_days else None
+    with write_session(data_dir, config) as s:
+        user = registry.get_user(s, username=username)
+        issued = tokens.create(s, user=user, name=name, expires_at=expires)
+        audit.record(s, actor=operator(), action="token.create", item_ids=[issued.id],
+                     detail={"username": username, "prefix": issued.prefix})
+    console.print(issued.token, soft_wrap=True, highlight=False)
+
+
+@token_app.command("revoke")
+def token_revoke(
+    token: Annotated[str, typer.Argument(help="The token's id or prefix.")],
+    data_dir: DataDirOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Revoke a token; requests with it answer 401 from now on."""
+    with write_session(data_dir, config) as s:
+        row = tokens.revoke(s, token_id_or_prefix=token)
+        audit.record(s, actor=operator(), action="token.revoke", item_ids=[row.id])
+    console.print(f"Revoked token {row.prefix}.")
+
+
+@token_app.command("list")
+def token_list(username: str, data_dir: DataDirOpt = None, config: ConfigOpt = None) -> None:
+    """A user's tokens: prefix, name, created, expiry, last use, revocation."""
+    table = Table("prefix", "name", "created", "expires", "last used", "revoked",
+                  header_style="bold")
+    with read_session(data_dir, config) as s:
+        for t in tokens.get_all(s, user=registry.get_user(s, username=username)):
+            table.add_row(t.prefix, t.name, _when(t.created), _when(t.expires_at),
+                          _when(t.last_used_at), _when(t.revoked_at))
+    console.print(table)
+
+
+def _when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+@group_app.command("add")
+def group_add(
+    slug: str,
+    name: Annotated[str, typer.Option(help="Full name.")],
+    owner: Annotated[str, typer.Option(help="Slug of the owning organization.")],
+    data_dir: DataDirOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Create a sharing group owned by an organization."""
+    with write_session(data_dir, config) as s:
+        group = registry.create_sharing_group(
+            s, slug=slug, name=name, owner=registry.get_organization(s, slug=owner)
+        )
+        audit.record(s, actor=operator(), action="group.create", item_ids=[group.id],
+                     detail={"slug": slug, "owner": owner})
+    console.print(f"Added sharing group {slug}, owned by {owner}.")
+
+
+@group_app.command("members")
+def group_members(
+    slug: str,
+    as_org: Annotated[str, typer.Option("--as-org", help="The owning organization acting.")],
+    org: Annotated[list[str] | None, typer.Option(help="Member organization slug.")] = None,
+    state: Annotated[list[str] | None, typer.Option(help="Member state (its agencies).")] = None,
+    data_dir: DataDirOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Replace a group's members, acting for its owning organization (audited)."""
+    with write_session(data_dir, config) as s:
+        group = registry.get_sharing_group(s, slug=slug)
+        registry.set_group_members(
+            s, group=group, acting_org=registry.get_organization(s, slug=as_org),
+            organizations=[registry.get_organization(s, slug=o) for o in org or []],
+            member_states=[c.upper() for c in state or []],
+        )
+        audit.record(s, actor=f"{operator()} for {as_org}", action="group.members",
+                     item_ids=[group.id], detail={"organizations": org or [], "member_states": state or []})
+    console.print(f"Set members of {slug}.")

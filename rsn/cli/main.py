@@ -1,0 +1,127 @@
+"""The `rsn` command: everything a node administrator does, from one place."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from rsn import __version__, audit
+from rsn.cli.common import ConfigOpt, DataDirOpt, console, err, operator, reported, settings_for
+from rsn.cli.directory import group_app, org_app, token_app, user_app
+from rsn.cli.regions import region_app
+from rsn.config import Settings
+from rsn.store import Database, upgrade
+
+app = typer.Typer(
+    name="rsn",
+    help="RSN — the Regional Security Network node.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="The node's database schema.", no_args_is_help=True)
+audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(audit_app, name="audit")
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
+app.add_typer(org_app, name="org")
+app.add_typer(group_app, name="group")
+app.add_typer(region_app, name="region")
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"rsn {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    """Share security reports under originator control, fuse them, warn, respond."""
+
+
+@db_app.command("upgrade")
+def db_upgrade(data_dir: DataDirOpt = None, config: ConfigOpt = None) -> None:
+    """Bring the schema to the newest migration (safe to run again)."""
+    settings = settings_for(data_dir, config)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.database_url)
+    console.print(f"Database is at the newest schema: {_safe_url(settings.database_url)}")
+
+
+def _safe_url(url: str) -> str:
+    head, sep, tail = url.partition("@")
+    return f"{head.split('//')[0]}//***@{tail}" if sep else url
+
+
+@audit_app.command("verify")
+def audit_verify(data_dir: DataDirOpt = None, config: ConfigOpt = None) -> None:
+    """Walk the chain; exit 0 when intact, 1 naming the first bad record."""
+    settings = settings_for(data_dir, config)
+    db = Database(settings.database_url)
+    try:
+        verdict = audit.verify(db)
+    finally:
+        db.dispose()
+    if not verdict.ok:
+        err.print(f"[red]audit chain broken at record {verdict.bad_record}:[/red] {verdict.reason} "
+                  f"({verdict.checked} records before it are intact)")
+        raise typer.Exit(1)
+    tail = f"; {verdict.unchained} newer records not yet chained" if verdict.unchained else ""
+    console.print(f"[green]audit chain intact:[/green] {verdict.checked} records verified{tail}")
+
+
+@app.command()
+def serve(
+    config: Annotated[Path, typer.Option("--config", "-c", help="The node's TOML file.")],
+) -> None:
+    """Serve the node's UI and APIs as its configuration says."""
+    with reported():
+        settings = settings_for(None, config)
+    _serve(settings)
+
+
+def _serve(settings: Settings) -> None:
+    import uvicorn
+
+    from rsn.api.app import create_app
+    from rsn.node import Node
+
+    node = Node(settings)
+    uvicorn.run(create_app(node), host=settings.host, port=settings.port, log_level="warning")
+
+
+@app.command()
+def demo(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8080,
+    data_dir: Annotated[Path, typer.Option("--data-dir", help="Where the demo node lives.")] = Path(
+        "rsn-demo"
+    ),
+) -> None:
+    """A demo node: BIMSTEC, a few hundred reports, accounts of every role, on 127.0.0.1."""
+    from rsn.demo import prepare
+
+    started = datetime.now(UTC)
+    settings = Settings.for_data_dir(data_dir, host="127.0.0.1", port=port)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.database_url)
+    accounts = prepare(settings)
+    analyst = next(a for a in accounts if a.role == "analyst")
+    took = (datetime.now(UTC) - started) / timedelta(seconds=1)
+    console.print(f"[bold]RSN demo node[/bold] ready in {took:.1f} s — http://127.0.0.1:{port}/")
+    console.print(f"  API:       http://127.0.0.1:{port}/api/v1/  (OpenAPI at /openapi.json)")
+    console.print(f"  Analyst:   {analyst.username} / {analyst.password} "
+                  f"({analyst.organization}, {analyst.member_state})")
+    console.print(f"  API token: {analyst.api_token}")
+    console.print(f"  All demo accounts: {settings.data_dir / 'demo-accounts.json'}")
+    _serve(settings)
+
+
+__all__ = ["app", "operator"]
