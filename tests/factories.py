@@ -59,8 +59,12 @@ class World:
     def person(self, username: str, org: str, role: str = "analyst") -> Person:
         with self.db.session(write=True) as s:
             user = registry.create_user(
-                s, username=username, display_name=username.title(),
-                organization=self.orgs[org], role=role, password_hash=NO_PASSWORD,
+                s,
+                username=username,
+                display_name=username.title(),
+                organization=self.orgs[org],
+                role=role,
+                password_hash=NO_PASSWORD,
             )
             token = tokens.create(s, user=user, name="test").token
         with self.db.session() as s:
@@ -115,8 +119,12 @@ def report_payload(**overrides: Any) -> dict[str, Any]:
         "source_reliability": "B",
         "information_credibility": "2",
         "tlp": "amber",
-        "distribution": {"member_states": ["IN"], "organizations": [], "sharing_groups": [],
-                         "users": []},
+        "distribution": {
+            "member_states": ["IN"],
+            "organizations": [],
+            "sharing_groups": [],
+            "users": [],
+        },
         "observables": [{"type": "phone-number", "value": "+8801712345678"}],
     }
     body.update(overrides)
@@ -129,8 +137,9 @@ class Api:
     def __init__(self, app: FastAPI) -> None:
         self.app = app
 
-    def request(self, method: str, url: str, *, as_: Person | None = None,
-                **kwargs: Any) -> httpx.Response:
+    def request(
+        self, method: str, url: str, *, as_: Person | None = None, **kwargs: Any
+    ) -> httpx.Response:
         headers = dict(kwargs.pop("headers", {}) or {})
         if as_ is not None:
             headers.update(as_.auth)

@@ -48,8 +48,10 @@ class Cluster:
         if self.as_user:
             pw = pwd.getpwnam(self.as_user)
             subprocess.run(
-                cmd, check=True, capture_output=True,
-                preexec_fn=lambda: (os.setgid(pw.pw_gid), os.setuid(pw.pw_uid)),  # noqa: PLW1509
+                cmd,
+                check=True,
+                capture_output=True,
+                preexec_fn=lambda: (os.setgid(pw.pw_gid), os.setuid(pw.pw_uid)),
                 cwd="/",
             )
         else:
@@ -59,12 +61,26 @@ class Cluster:
         if self.as_user:
             pw = pwd.getpwnam(self.as_user)
             os.chown(self.root, pw.pw_uid, pw.pw_gid)
-        self._run("initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8",
-                  "--no-sync")
-        opts = (f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories={self.root} "
-                "-c fsync=off -c synchronous_commit=off -c full_page_writes=off")
-        self._run("pg_ctl", "-D", str(self.data), "-o", opts, "-w", "-l", str(self.root / "log"),
-                  "start")
+        self._run(
+            "initdb",
+            "-D",
+            str(self.data),
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+        )
+        opts = (
+            f"-c listen_addresses=127.0.0.1 -c port={self.port} "
+            f"-c unix_socket_directories={self.root} -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off"
+        )
+        self._run(
+            "pg_ctl", "-D", str(self.data), "-o", opts, "-w", "-l", str(self.root / "log"), "start"
+        )
         return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
 
     def stop(self) -> None:

@@ -44,7 +44,11 @@ def describe(error: dict[str, Any]) -> FieldProblem:
     if kind == "extra_forbidden":
         return FieldProblem(field, "is not a field this endpoint accepts.")
     message = message.removeprefix("Value error, ")
-    if kind not in {"value_error"} and "input" in error and not isinstance(error["input"], dict | list):
+    if (
+        kind not in {"value_error"}
+        and "input" in error
+        and not isinstance(error["input"], dict | list)
+    ):
         message = f"{message} (got {error['input']!r})"
     return FieldProblem(field, message[:1].upper() + message[1:].rstrip(".") + ".")
 

@@ -19,9 +19,12 @@ from rsn.store import Database
 
 org_app = typer.Typer(help="Organizations (agencies, regional bodies, CSOs).", no_args_is_help=True)
 user_app = typer.Typer(help="User accounts.", no_args_is_help=True)
-token_app = typer.Typer(help="API tokens (shown once, stored as a keyed hash).", no_args_is_help=True)
-group_app = typer.Typer(help="Sharing groups, changed only for their owning organization.",
-                        no_args_is_help=True)
+token_app = typer.Typer(
+    help="API tokens (shown once, stored as a keyed hash).", no_args_is_help=True
+)
+group_app = typer.Typer(
+    help="Sharing groups, changed only for their owning organization.", no_args_is_help=True
+)
 
 
 @contextmanager
@@ -58,10 +61,12 @@ def org_add(
 ) -> None:
     """Add an organization."""
     with write_session(data_dir, config) as s:
-        org = registry.create_organization(s, slug=slug, name=name, type=type, member_state=state,
-                                           sector=sector)
-        audit.record(s, actor=operator(), action="org.create", item_ids=[org.id],
-                     detail={"slug": slug})
+        org = registry.create_organization(
+            s, slug=slug, name=name, type=type, member_state=state, sector=sector
+        )
+        audit.record(
+            s, actor=operator(), action="org.create", item_ids=[org.id], detail={"slug": slug}
+        )
     console.print(f"Added organization {slug}.")
 
 
@@ -83,8 +88,11 @@ def user_add(
     display_name: Annotated[str | None, typer.Option(help="Name shown to others.")] = None,
     password: Annotated[
         str | None,
-        typer.Option(envvar="RSN_NEW_PASSWORD", help="Initial password (prompted when omitted).",
-                     show_default=False),
+        typer.Option(
+            envvar="RSN_NEW_PASSWORD",
+            help="Initial password (prompted when omitted).",
+            show_default=False,
+        ),
     ] = None,
     no_password: Annotated[bool, typer.Option(help="An API-only account.")] = False,
     data_dir: DataDirOpt = None,
@@ -95,24 +103,37 @@ def user_add(
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     with write_session(data_dir, config) as s:
         user = registry.create_user(
-            s, username=username, display_name=display_name or username,
-            organization=registry.get_organization(s, slug=org), role=role, password=password,
+            s,
+            username=username,
+            display_name=display_name or username,
+            organization=registry.get_organization(s, slug=org),
+            role=role,
+            password=password,
         )
-        audit.record(s, actor=operator(), action="user.create", item_ids=[user.id],
-                     detail={"username": username, "role": role})
+        audit.record(
+            s,
+            actor=operator(),
+            action="user.create",
+            item_ids=[user.id],
+            detail={"username": username, "role": role},
+        )
     console.print(f"Added user {username} ({role}, {org}).")
 
 
 @user_app.command("list")
 def user_list(data_dir: DataDirOpt = None, config: ConfigOpt = None) -> None:
     """List users."""
-    table = Table("username", "display name", "organization", "role", "status",
-                  header_style="bold")
+    table = Table("username", "display name", "organization", "role", "status", header_style="bold")
     with read_session(data_dir, config) as s:
         slugs = {o.id: o.slug for o in registry.get_organizations(s)}
         for u in registry.get_users(s):
-            table.add_row(u.username, u.display_name, slugs.get(u.organization_id, ""), u.role,
-                          "disabled" if u.disabled else "active")
+            table.add_row(
+                u.username,
+                u.display_name,
+                slugs.get(u.organization_id, ""),
+                u.role,
+                "disabled" if u.disabled else "active",
+            )
     console.print(table)
 
 
@@ -138,8 +159,13 @@ def token_create(
     with write_session(data_dir, config) as s:
         user = registry.get_user(s, username=username)
         issued = tokens.create(s, user=user, name=name, expires_at=expires)
-        audit.record(s, actor=operator(), action="token.create", item_ids=[issued.id],
-                     detail={"username": username, "prefix": issued.prefix})
+        audit.record(
+            s,
+            actor=operator(),
+            action="token.create",
+            item_ids=[issued.id],
+            detail={"username": username, "prefix": issued.prefix},
+        )
     console.print(issued.token, soft_wrap=True, highlight=False)
 
 
@@ -159,12 +185,19 @@ def token_revoke(
 @token_app.command("list")
 def token_list(username: str, data_dir: DataDirOpt = None, config: ConfigOpt = None) -> None:
     """A user's tokens: prefix, name, created, expiry, last use, revocation."""
-    table = Table("prefix", "name", "created", "expires", "last used", "revoked",
-                  header_style="bold")
+    table = Table(
+        "prefix", "name", "created", "expires", "last used", "revoked", header_style="bold"
+    )
     with read_session(data_dir, config) as s:
         for t in tokens.get_all(s, user=registry.get_user(s, username=username)):
-            table.add_row(t.prefix, t.name, _when(t.created), _when(t.expires_at),
-                          _when(t.last_used_at), _when(t.revoked_at))
+            table.add_row(
+                t.prefix,
+                t.name,
+                _when(t.created),
+                _when(t.expires_at),
+                _when(t.last_used_at),
+                _when(t.revoked_at),
+            )
     console.print(table)
 
 
@@ -185,8 +218,13 @@ def group_add(
         group = registry.create_sharing_group(
             s, slug=slug, name=name, owner=registry.get_organization(s, slug=owner)
         )
-        audit.record(s, actor=operator(), action="group.create", item_ids=[group.id],
-                     detail={"slug": slug, "owner": owner})
+        audit.record(
+            s,
+            actor=operator(),
+            action="group.create",
+            item_ids=[group.id],
+            detail={"slug": slug, "owner": owner},
+        )
     console.print(f"Added sharing group {slug}, owned by {owner}.")
 
 
@@ -203,10 +241,17 @@ def group_members(
     with write_session(data_dir, config) as s:
         group = registry.get_sharing_group(s, slug=slug)
         registry.set_group_members(
-            s, group=group, acting_org=registry.get_organization(s, slug=as_org),
+            s,
+            group=group,
+            acting_org=registry.get_organization(s, slug=as_org),
             organizations=[registry.get_organization(s, slug=o) for o in org or []],
             member_states=[c.upper() for c in state or []],
         )
-        audit.record(s, actor=f"{operator()} for {as_org}", action="group.members",
-                     item_ids=[group.id], detail={"organizations": org or [], "member_states": state or []})
+        audit.record(
+            s,
+            actor=f"{operator()} for {as_org}",
+            action="group.members",
+            item_ids=[group.id],
+            detail={"organizations": org or [], "member_states": state or []},
+        )
     console.print(f"Set members of {slug}.")

@@ -71,8 +71,10 @@ def audit_verify(data_dir: DataDirOpt = None, config: ConfigOpt = None) -> None:
     finally:
         db.dispose()
     if not verdict.ok:
-        err.print(f"[red]audit chain broken at record {verdict.bad_record}:[/red] {verdict.reason} "
-                  f"({verdict.checked} records before it are intact)")
+        err.print(
+            f"[red]audit chain broken at record {verdict.bad_record}:[/red] {verdict.reason} "
+            f"({verdict.checked} records before it are intact)"
+        )
         raise typer.Exit(1)
     tail = f"; {verdict.unchained} newer records not yet chained" if verdict.unchained else ""
     console.print(f"[green]audit chain intact:[/green] {verdict.checked} records verified{tail}")
@@ -117,8 +119,10 @@ def demo(
     took = (datetime.now(UTC) - started) / timedelta(seconds=1)
     console.print(f"[bold]RSN demo node[/bold] ready in {took:.1f} s — http://127.0.0.1:{port}/")
     console.print(f"  API:       http://127.0.0.1:{port}/api/v1/  (OpenAPI at /openapi.json)")
-    console.print(f"  Analyst:   {analyst.username} / {analyst.password} "
-                  f"({analyst.organization}, {analyst.member_state})")
+    console.print(
+        f"  Analyst:   {analyst.username} / {analyst.password} "
+        f"({analyst.organization}, {analyst.member_state})"
+    )
     console.print(f"  API token: {analyst.api_token}")
     console.print(f"  All demo accounts: {settings.data_dir / 'demo-accounts.json'}")
     _serve(settings)

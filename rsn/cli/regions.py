@@ -14,8 +14,9 @@ from rsn.cli.directory import write_session
 from rsn.registry import catalog, regionpacks
 from rsn.registry.service import country_name
 
-region_app = typer.Typer(help="Region packs (BIMSTEC, SAARC, ASEAN, SCO, or your own file).",
-                         no_args_is_help=True)
+region_app = typer.Typer(
+    help="Region packs (BIMSTEC, SAARC, ASEAN, SCO, or your own file).", no_args_is_help=True
+)
 
 
 def _pack(name: str) -> regionpacks.RegionPack:
@@ -24,9 +25,8 @@ def _pack(name: str) -> regionpacks.RegionPack:
         if path.suffix in {".yaml", ".yml"} and path.exists():
             return regionpacks.load_file(path)
         if name not in regionpacks.available():
-            raise typer.BadParameter(
-                f"'{name}' is not a shipped pack ({', '.join(regionpacks.available())}) nor a YAML file"
-            )
+            shipped = ", ".join(regionpacks.available())
+            raise typer.BadParameter(f"'{name}' is neither a shipped pack ({shipped}) nor a file")
         return regionpacks.load(name)
 
 
@@ -36,8 +36,12 @@ def region_list() -> None:
     table = Table("slug", "name", "members", "secretariat", header_style="bold")
     for slug in regionpacks.available():
         pack = regionpacks.load(slug)
-        table.add_row(pack.slug, pack.full_name, " ".join(pack.members),
-                      f"{pack.secretariat.city}, {pack.secretariat.country}")
+        table.add_row(
+            pack.slug,
+            pack.full_name,
+            " ".join(pack.members),
+            f"{pack.secretariat.city}, {pack.secretariat.country}",
+        )
     console.print(table)
 
 
@@ -72,6 +76,10 @@ def region_load(
     pack = _pack(name)
     with write_session(data_dir, config) as s:
         catalog.load_pack(s, pack)
-        audit.record(s, actor=operator(), action="region.load", detail={"slug": pack.slug,
-                                                                        "version": pack.version})
+        audit.record(
+            s,
+            actor=operator(),
+            action="region.load",
+            detail={"slug": pack.slug, "version": pack.version},
+        )
     console.print(f"Loaded {pack.full_name}: {len(pack.members)} member states.")

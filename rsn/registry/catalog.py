@@ -8,11 +8,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rsn.registry import regionpacks, taxonomy
-from rsn.registry.models import RegionPackRecord
+from rsn.registry.models import Organization, RegionPackRecord
 from rsn.registry.regionpacks import RegionPack
 from rsn.registry.service import create_organization, ensure_member_state
 from rsn.registry.taxonomy import Category, Taxonomy
-from rsn.registry.models import Organization
 
 
 def node_taxonomy(session: Session) -> Taxonomy:
@@ -49,8 +48,9 @@ def load_pack(session: Session, pack: RegionPack) -> RegionPackRecord:
     content: dict[str, Any] = pack.model_dump(mode="json")
     record = session.get(RegionPackRecord, pack.slug)
     if record is None:
-        record = RegionPackRecord(slug=pack.slug, name=pack.name, version=pack.version,
-                                  content=content)
+        record = RegionPackRecord(
+            slug=pack.slug, name=pack.name, version=pack.version, content=content
+        )
         session.add(record)
     else:
         record.name, record.version, record.content = pack.name, pack.version, content

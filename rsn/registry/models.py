@@ -34,9 +34,7 @@ class Organization(Base):
     slug: Mapped[str] = mapped_column(String(80), unique=True)
     name: Mapped[str] = mapped_column(String(300))
     type: Mapped[str] = mapped_column(String(40))
-    member_state: Mapped[str | None] = mapped_column(
-        ForeignKey("member_states.code"), index=True
-    )
+    member_state: Mapped[str | None] = mapped_column(ForeignKey("member_states.code"), index=True)
     sector: Mapped[str | None] = mapped_column(String(80))
     created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -43,7 +43,9 @@ def ensure_member_state(session: Session, *, code: str) -> MemberState:
     if state is None:
         name = country_name(code)
         if name is None:
-            raise ValidationError.field("member_state", f"'{code}' is not an ISO 3166 alpha-2 code.")
+            raise ValidationError.field(
+                "member_state", f"'{code}' is not an ISO 3166 alpha-2 code."
+            )
         state = MemberState(code=code, name=name)
         session.add(state)
         session.flush()
@@ -199,11 +201,15 @@ def set_group_members(
     if acting_org.id != group.owner_org_id:
         raise Forbidden(f"Only the organization that owns '{group.slug}' may change its members.")
     session.query(SharingGroupMember).filter(SharingGroupMember.group_id == group.id).delete()
-    rows = [SharingGroupMember(group_id=group.id, kind="organization", ref=o.id) for o in organizations]
+    rows = [
+        SharingGroupMember(group_id=group.id, kind="organization", ref=o.id) for o in organizations
+    ]
     for code in member_states:
         rows.append(
             SharingGroupMember(
-                group_id=group.id, kind="member_state", ref=ensure_member_state(session, code=code).code
+                group_id=group.id,
+                kind="member_state",
+                ref=ensure_member_state(session, code=code).code,
             )
         )
     session.add_all(rows)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
@@ -74,23 +72,32 @@ class AudienceRead(BaseModel):
 
 @router.get("/me", response_model=Me)
 def me(principal: PrincipalDep) -> Me:
-    return Me(username=principal.username, display_name=principal.display_name,
-              organization=principal.organization_slug, role=principal.role,
-              member_state=principal.member_state)
+    return Me(
+        username=principal.username,
+        display_name=principal.display_name,
+        organization=principal.organization_slug,
+        role=principal.role,
+        member_state=principal.member_state,
+    )
 
 
 @router.get("/member-states", response_model=list[MemberStateRead])
 def member_states(node: NodeDep, _: PrincipalDep) -> list[MemberStateRead]:
     with node.db.session() as session:
-        return [MemberStateRead(code=s.code, name=s.name) for s in service.get_member_states(session)]
+        return [
+            MemberStateRead(code=s.code, name=s.name) for s in service.get_member_states(session)
+        ]
 
 
 @router.get("/organizations", response_model=list[OrganizationRead])
 def organizations(node: NodeDep, _: PrincipalDep) -> list[OrganizationRead]:
     with node.db.session() as session:
-        return [OrganizationRead(slug=o.slug, name=o.name, type=o.type,
-                                 member_state=o.member_state, sector=o.sector)
-                for o in service.get_organizations(session)]
+        return [
+            OrganizationRead(
+                slug=o.slug, name=o.name, type=o.type, member_state=o.member_state, sector=o.sector
+            )
+            for o in service.get_organizations(session)
+        ]
 
 
 @router.get("/sharing-groups", response_model=list[SharingGroupRead])
@@ -100,11 +107,17 @@ def sharing_groups(node: NodeDep, _: PrincipalDep) -> list[SharingGroupRead]:
         out = []
         for group in service.get_sharing_groups(session):
             members = service.group_members(session, group=group)
-            out.append(SharingGroupRead(
-                slug=group.slug, name=group.name, owner=slugs.get(group.owner_org_id, ""),
-                organizations=sorted(slugs.get(m.ref, "") for m in members if m.kind == "organization"),
-                member_states=sorted(m.ref for m in members if m.kind == "member_state"),
-            ))
+            out.append(
+                SharingGroupRead(
+                    slug=group.slug,
+                    name=group.name,
+                    owner=slugs.get(group.owner_org_id, ""),
+                    organizations=sorted(
+                        slugs.get(m.ref, "") for m in members if m.kind == "organization"
+                    ),
+                    member_states=sorted(m.ref for m in members if m.kind == "member_state"),
+                )
+            )
         return out
 
 
@@ -118,9 +131,14 @@ def users(node: NodeDep, _: PrincipalDep) -> list[UserRead]:
     """The user directory (names and organizations), so red items can name their readers."""
     with node.db.session() as session:
         slugs = {o.id: o.slug for o in service.get_organizations(session)}
-        return [UserRead(username=u.username, display_name=u.display_name,
-                         organization=slugs.get(u.organization_id, ""))
-                for u in service.get_users(session, include_disabled=False)]
+        return [
+            UserRead(
+                username=u.username,
+                display_name=u.display_name,
+                organization=slugs.get(u.organization_id, ""),
+            )
+            for u in service.get_users(session, include_disabled=False)
+        ]
 
 
 @router.get("/taxonomy", response_model=TaxonomyRead)
@@ -128,9 +146,12 @@ def taxonomy(node: NodeDep, _: PrincipalDep) -> TaxonomyRead:
     with node.db.session() as session:
         tax = catalog.node_taxonomy(session)
     return TaxonomyRead(
-        version=tax.version, extensions=list(tax.extensions),
-        categories=[CategoryRead(id=c.id, name=c.name, description=c.description, group=c.group)
-                    for c in tax.categories],
+        version=tax.version,
+        extensions=list(tax.extensions),
+        categories=[
+            CategoryRead(id=c.id, name=c.name, description=c.description, group=c.group)
+            for c in tax.categories
+        ],
     )
 
 
@@ -139,8 +160,15 @@ def audience(query: AudienceQuery, node: NodeDep, principal: PrincipalDep) -> Au
     """Who would read an item marked and distributed so, if the caller filed it now."""
     with node.db.session() as session:
         dist = sharing.resolve_distribution(session, query.tlp, query.distribution.model_dump())
-        keys = sharing.item_keys(query.tlp, dist, originator_user_id=principal.user_id,
-                                 originator_org_id=principal.organization_id)
+        keys = sharing.item_keys(
+            query.tlp,
+            dist,
+            originator_user_id=principal.user_id,
+            originator_org_id=principal.organization_id,
+        )
         found = sharing.audience(session, keys)
-    return AudienceRead(member_states=found.member_states, organizations=found.organizations,
-                        user_count=found.user_count)
+    return AudienceRead(
+        member_states=found.member_states,
+        organizations=found.organizations,
+        user_count=found.user_count,
+    )

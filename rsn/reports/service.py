@@ -7,6 +7,7 @@ single reads answer the same question. Services never commit.
 from __future__ import annotations
 
 import base64
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -59,7 +60,9 @@ class Loaded:
 def next_seq(session: Session) -> int:
     """The next commit-order number: the counter's row lock orders concurrent writers."""
     value = session.execute(
-        update(Counter).where(Counter.name == SEQ_COUNTER).values(value=Counter.value + 1)
+        update(Counter)
+        .where(Counter.name == SEQ_COUNTER)
+        .values(value=Counter.value + 1)
         .returning(Counter.value)
     ).scalar()
     if value is None:
@@ -171,6 +174,7 @@ def _write_version(
 
 def snapshot(report: Report, observables: Sequence[tuple[str, str]]) -> dict[str, object]:
     """A version as plain JSON: every field a reader may see, exactly as stored."""
+
     def ts(value: datetime | None) -> str | None:
         return None if value is None else value.isoformat(timespec="milliseconds")
 
@@ -239,12 +243,21 @@ def update_report(
     _check_fields(session, data)
     given = data.model_dump(exclude_unset=True)
     tlp = data.tlp or report.tlp
-    names = given["distribution"] if "distribution" in given else (
-        report.distribution if data.tlp is None else {}
-    )
+    # A new marking without a new distribution starts from none: never wider than asked.
+    names = given.get("distribution", report.distribution if data.tlp is None else {})
     dist = sharing.resolve_distribution(session, tlp, names)
-    for name in ("title", "category", "description", "occurred_at", "country", "sea_area",
-                 "severity", "confidence", "source_reliability", "information_credibility"):
+    for name in (
+        "title",
+        "category",
+        "description",
+        "occurred_at",
+        "country",
+        "sea_area",
+        "severity",
+        "confidence",
+        "source_reliability",
+        "information_credibility",
+    ):
         if name in given:
             if given[name] is None and name not in ("sea_area",):
                 raise ValidationError.field(name, "may not be null.")
@@ -261,8 +274,10 @@ def update_report(
 
 
 def _names(names: dict[str, Sequence[str]]) -> dict[str, list[str]]:
-    return {k: list(names.get(k) or []) for k in ("member_states", "organizations",
-                                                    "sharing_groups", "users")}
+    return {
+        k: list(names.get(k) or [])
+        for k in ("member_states", "organizations", "sharing_groups", "users")
+    }
 
 
 def _new_version(
@@ -279,7 +294,10 @@ def _new_version(
     report.seq = next_seq(session)
     _write_version(session, report, observables, dist, principal, now)
     audit.record(
-        session, actor=principal.username, action=action, item_ids=[report.id],
+        session,
+        actor=principal.username,
+        action=action,
+        item_ids=[report.id],
         detail={"version": report.version},
     )
     return report
@@ -303,11 +321,17 @@ def history(session: Session, *, principal: Principal, report_id: str) -> list[R
     return list(session.scalars(query.order_by(ReportVersion.version)))
 
 
-def _filtered(session: Session, principal: Principal, filters: Filters) -> list[ColumnElement[bool]]:
+def _filtered(
+    session: Session, principal: Principal, filters: Filters
+) -> list[ColumnElement[bool]]:
     where: list[ColumnElement[bool]] = [sharing.visible(principal, Report.id)]
     if filters.category:
-        where.append(or_(Report.category == filters.category,
-                         Report.category.startswith(filters.category + ".", autoescape=True)))
+        where.append(
+            or_(
+                Report.category == filters.category,
+                Report.category.startswith(filters.category + ".", autoescape=True),
+            )
+        )
     if filters.country:
         where.append(Report.country == filters.country.upper())
     if filters.tlp:
@@ -320,8 +344,13 @@ def _filtered(session: Session, principal: Principal, filters: Filters) -> list[
         where.append(Report.revoked.is_(False))
     if filters.observable:
         values = candidate_values(filters.observable)
-        where.append(exists(select(ReportObservable.report_id).where(
-            ReportObservable.report_id == Report.id, ReportObservable.value.in_(values))))
+        where.append(
+            exists(
+                select(ReportObservable.report_id).where(
+                    ReportObservable.report_id == Report.id, ReportObservable.value.in_(values)
+                )
+            )
+        )
     if filters.q:
         where.append(search.condition(session, filters.q))
     return where
@@ -333,10 +362,8 @@ def candidate_values(raw: str) -> list[str]:
     kind, sep, rest = raw.partition(":")
     if sep and kind in OBSERVABLE_TYPES:
         values.add(rest.strip())
-        try:
+        with contextlib.suppress(ObservableError):  # not typed after all: raw forms still apply
             values.add(normalize(kind, rest))
-        except ObservableError:
-            pass  # not a typed value after all: the raw forms above still apply
     for kind in OBSERVABLE_TYPES:
         try:
             values.add(normalize(kind, raw))
@@ -356,7 +383,9 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
         stamp, report_id = raw.split("|")
         return datetime.fromisoformat(stamp), report_id
     except (ValueError, UnicodeDecodeError) as exc:
-        raise ValidationError.field("cursor", f"'{cursor}' is not a cursor this node issued.") from exc
+        raise ValidationError.field(
+            "cursor", f"'{cursor}' is not a cursor this node issued."
+        ) from exc
 
 
 def get_all(
@@ -373,22 +402,33 @@ def get_all(
     where = _filtered(session, principal, filters)
     if cursor:
         stamp, last_id = _decode_cursor(cursor)
-        where.append(or_(Report.modified < stamp,
-                         and_(Report.modified == stamp, Report.id < last_id)))
-    rows = list(session.scalars(
-        select(Report).where(*where).order_by(Report.modified.desc(), Report.id.desc())
-        .limit(limit + 1)
-    ))
+        where.append(
+            or_(Report.modified < stamp, and_(Report.modified == stamp, Report.id < last_id))
+        )
+    rows = list(
+        session.scalars(
+            select(Report)
+            .where(*where)
+            .order_by(Report.modified.desc(), Report.id.desc())
+            .limit(limit + 1)
+        )
+    )
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, encode_cursor(rows[-1]) if more and rows else None
 
 
-COUNTABLE = {"category": Report.category, "country": Report.country, "tlp": Report.tlp,
-             "severity": Report.severity}
+COUNTABLE = {
+    "category": Report.category,
+    "country": Report.country,
+    "tlp": Report.tlp,
+    "severity": Report.severity,
+}
 
 
-def counts(session: Session, *, principal: Principal, by: str, filters: Filters) -> list[tuple[str, int]]:
+def counts(
+    session: Session, *, principal: Principal, by: str, filters: Filters
+) -> list[tuple[str, int]]:
     """Live reports the principal may read, counted by one field."""
     if by not in COUNTABLE:
         raise ValidationError.field("by", f"'{by}' is not one of {', '.join(COUNTABLE)}.")
@@ -399,7 +439,11 @@ def counts(session: Session, *, principal: Principal, by: str, filters: Filters)
 
 
 def load(
-    session: Session, *, principal: Principal, reports: Sequence[Report], with_correlations: bool,
+    session: Session,
+    *,
+    principal: Principal,
+    reports: Sequence[Report],
+    with_correlations: bool,
     threshold: int = fusion.DEFAULT_THRESHOLD,
 ) -> list[Loaded]:
     """Reports with their observables, originator names and (for one) correlations."""
@@ -410,11 +454,15 @@ def load(
     slugs = _slugs(session, org_ids)
     loaded = []
     for r in reports:
-        item = Loaded(r, obs[r.id], names.get(r.originator_user_id, ""),
-                      slugs.get(r.originator_org_id, ""))
+        item = Loaded(
+            r, obs[r.id], names.get(r.originator_user_id, ""), slugs.get(r.originator_org_id, "")
+        )
         if with_correlations and not r.revoked:
             item.correlations = fusion.correlations(
-                session, principal=principal, report_id=r.id, observables=obs[r.id],
+                session,
+                principal=principal,
+                report_id=r.id,
+                observables=obs[r.id],
                 threshold=threshold,
             )
         loaded.append(item)
@@ -427,5 +475,7 @@ def usernames(session: Session, ids: set[str]) -> dict[str, str]:
 
 
 def _slugs(session: Session, ids: set[str]) -> dict[str, str]:
-    rows = session.execute(select(Organization.id, Organization.slug).where(Organization.id.in_(ids)))
+    rows = session.execute(
+        select(Organization.id, Organization.slug).where(Organization.id.in_(ids))
+    )
     return {org_id: slug for org_id, slug in rows}

@@ -47,7 +47,10 @@ def _read_one(node: Node, principal: Principal, report_id: str) -> ReportRead:
     with node.db.session() as session:
         report = service.get(session, principal=principal, report_id=report_id)
         [item] = service.load(
-            session, principal=principal, reports=[report], with_correlations=True,
+            session,
+            principal=principal,
+            reports=[report],
+            with_correlations=True,
             threshold=node.settings.correlation_threshold,
         )
     _disclose(node, principal, present.disclosed(principal, [item]), "report.read")
@@ -55,17 +58,33 @@ def _read_one(node: Node, principal: Principal, report_id: str) -> ReportRead:
 
 
 def _filters(
-    q: str | None, category: str | None, country: str | None, tlp: str | None,
-    since: datetime | None, until: datetime | None, observable: str | None,
+    q: str | None,
+    category: str | None,
+    country: str | None,
+    tlp: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    observable: str | None,
 ) -> service.Filters:
     for name, value in (("since", since), ("until", until)):
         if value is not None and value.tzinfo is None:
-            raise ValidationError.field(name, f"'{value.isoformat()}' needs a UTC offset (RFC 3339).")
-    return service.Filters(q=q, category=category, country=country, tlp=tlp,
-                           since=since, until=until, observable=observable)
+            raise ValidationError.field(
+                name, f"'{value.isoformat()}' needs a UTC offset (RFC 3339)."
+            )
+    return service.Filters(
+        q=q,
+        category=category,
+        country=country,
+        tlp=tlp,
+        since=since,
+        until=until,
+        observable=observable,
+    )
 
 
-FilterQ = Annotated[str | None, Query(max_length=500, description="Full text over title, description, observables")]
+FilterQ = Annotated[
+    str | None, Query(max_length=500, description="Full text over title, description, observables")
+]
 
 
 @router.post("", status_code=201, response_model=ReportRead)
@@ -78,23 +97,37 @@ def create_report(
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> ReportRead:
     """File a report; with an Idempotency-Key a retried POST creates nothing twice."""
-    digest = hashlib.sha256(json.dumps(data.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
+    digest = hashlib.sha256(
+        json.dumps(data.model_dump(mode="json"), sort_keys=True).encode()
+    ).hexdigest()
     try:
         with node.db.session(write=True) as session:
             if idempotency_key:
-                seen = session.scalar(select(IdempotencyKey).where(
-                    IdempotencyKey.user_id == principal.user_id, IdempotencyKey.key == idempotency_key))
+                seen = session.scalar(
+                    select(IdempotencyKey).where(
+                        IdempotencyKey.user_id == principal.user_id,
+                        IdempotencyKey.key == idempotency_key,
+                    )
+                )
                 if seen is not None:
                     if seen.request_hash != digest:
                         raise ValidationError.field(
-                            "Idempotency-Key", f"'{idempotency_key}' was already used for a different report."
+                            "Idempotency-Key",
+                            f"'{idempotency_key}' was already used for a different report.",
                         )
                     response.headers["Idempotent-Replayed"] = "true"
                     report_id = seen.report_id
                 else:
                     report_id = service.create(session, principal=principal, data=data).id
-                    session.add(IdempotencyKey(user_id=principal.user_id, key=idempotency_key,
-                                               request_hash=digest, report_id=report_id, created=utcnow()))
+                    session.add(
+                        IdempotencyKey(
+                            user_id=principal.user_id,
+                            key=idempotency_key,
+                            request_hash=digest,
+                            report_id=report_id,
+                            created=utcnow(),
+                        )
+                    )
             else:
                 report_id = service.create(session, principal=principal, data=data).id
     except IntegrityError as exc:
@@ -183,9 +216,16 @@ def report_history(report_id: str, node: NodeDep, principal: PrincipalDep) -> li
     with node.db.session() as session:
         versions = service.history(session, principal=principal, report_id=report_id)
         names = service.usernames(session, {v.submitted_by for v in versions})
-        out = [VersionRead(version=v.version, date_added=v.date_added, modified=v.modified,
-                           submitted_by=names.get(v.submitted_by, ""), snapshot=v.snapshot)
-               for v in versions]
+        out = [
+            VersionRead(
+                version=v.version,
+                date_added=v.date_added,
+                modified=v.modified,
+                submitted_by=names.get(v.submitted_by, ""),
+                snapshot=v.snapshot,
+            )
+            for v in versions
+        ]
         tlp = versions[-1].snapshot.get("tlp") if versions else "clear"
     if tlp != "clear":
         _disclose(node, principal, [report_id], "report.history")

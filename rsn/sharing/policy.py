@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select
+from sqlalchemy import ColumnElement, SQLColumnExpression, and_, exists, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from rsn.registry.models import Organization, SharingGroupMember, User
@@ -67,7 +67,9 @@ def item_keys(
     if tlp == "green":
         return frozenset({MEMBERS})
     if tlp == "red":
-        return frozenset({f"user:{originator_user_id}", *(f"user:{u}" for u in distribution.user_ids)})
+        return frozenset(
+            {f"user:{originator_user_id}", *(f"user:{u}" for u in distribution.user_ids)}
+        )
     keys = {f"org:{originator_org_id}", *(f"org:{o}" for o in distribution.organization_ids)}
     if tlp == "amber":
         keys.update(f"state:{s}" for s in distribution.member_states)
@@ -98,7 +100,9 @@ def reader_keys(
 
 def groups_of(session: Session, organization: Organization) -> list[str]:
     """The sharing groups an organization belongs to, by name or through its state."""
-    member = and_(SharingGroupMember.kind == "organization", SharingGroupMember.ref == organization.id)
+    member = and_(
+        SharingGroupMember.kind == "organization", SharingGroupMember.ref == organization.id
+    )
     if organization.type == GOVERNMENT and organization.member_state:
         member = or_(
             member,
@@ -110,7 +114,7 @@ def groups_of(session: Session, organization: Organization) -> list[str]:
     return list(session.scalars(select(SharingGroupMember.group_id).where(member).distinct()))
 
 
-def visible(principal: Principal, item_id: ColumnElement[str]) -> ColumnElement[bool]:
+def visible(principal: Principal, item_id: SQLColumnExpression[str]) -> ColumnElement[bool]:
     """SQL that is true for the items `principal` may read (for any shareable table)."""
     return exists(
         select(SharingGrant.item_id).where(

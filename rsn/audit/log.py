@@ -67,13 +67,17 @@ def chain(db: Database) -> int:
             if db.dialect == "postgresql":
                 session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": CHAIN_LOCK_ID})
             last = session.scalar(
-                select(AuditRecord).where(AuditRecord.chain_seq.is_not(None))
-                .order_by(AuditRecord.chain_seq.desc()).limit(1)
+                select(AuditRecord)
+                .where(AuditRecord.chain_seq.is_not(None))
+                .order_by(AuditRecord.chain_seq.desc())
+                .limit(1)
             )
             seq, prev = (last.chain_seq or 0, last.hash) if last else (0, GENESIS)
             tail = session.scalars(
-                select(AuditRecord).where(AuditRecord.chain_seq.is_(None))
-                .order_by(AuditRecord.id).limit(BATCH)
+                select(AuditRecord)
+                .where(AuditRecord.chain_seq.is_(None))
+                .order_by(AuditRecord.id)
+                .limit(BATCH)
             ).all()
             for row in tail:
                 seq += 1
@@ -98,19 +102,25 @@ class Verdict:
 def verify(db: Database) -> Verdict:
     """Walk the chained prefix in order, recomputing every hash."""
     with db.session() as session:
-        unchained = session.scalar(
-            select(func.count()).select_from(AuditRecord).where(AuditRecord.chain_seq.is_(None))
-        ) or 0
+        unchained = (
+            session.scalar(
+                select(func.count()).select_from(AuditRecord).where(AuditRecord.chain_seq.is_(None))
+            )
+            or 0
+        )
         prev, expected_seq, checked = GENESIS, 1, 0
-        rows = session.execute(
-            select(AuditRecord).where(AuditRecord.chain_seq.is_not(None))
-            .order_by(AuditRecord.chain_seq).execution_options(yield_per=BATCH)
-        ).scalars()
-        for row in rows:
-            problem = _problem(row, expected_seq, prev)
-            if problem:
-                return Verdict(False, checked, unchained, row.id, problem)
-            prev, expected_seq, checked = row.hash or "", expected_seq + 1, checked + 1
+        result = session.execute(
+            select(AuditRecord)
+            .where(AuditRecord.chain_seq.is_not(None))
+            .order_by(AuditRecord.chain_seq)
+            .execution_options(yield_per=BATCH)
+        )
+        with result:
+            for row in result.scalars():
+                problem = _problem(row, expected_seq, prev)
+                if problem:
+                    return Verdict(False, checked, unchained, row.id, problem)
+                prev, expected_seq, checked = row.hash or "", expected_seq + 1, checked + 1
     return Verdict(True, checked, unchained)
 
 

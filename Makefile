@@ -1,0 +1,54 @@
+# RSN — two commands on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 8080
+DATA   ?= rsn-demo
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: demo test lint typecheck unit system-deps bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.test-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@ $(VENV)/.installed
+
+## make demo: a BIMSTEC demo node on http://127.0.0.1:$(PORT)/ (data in ./$(DATA))
+demo: $(VENV)/.installed
+	$(BIN)/rsn demo --port $(PORT) --data-dir $(DATA)
+
+## make test: lint, type-check, then the whole suite on SQLite and PostgreSQL
+test: $(VENV)/.test-installed system-deps lint typecheck unit
+
+# The PostgreSQL half of the suite starts its own throwaway cluster with Debian's
+# initdb/pg_ctl unless RSN_TEST_PG_URL names a server; install them when missing.
+system-deps:
+	@if [ -z "$$RSN_TEST_PG_URL" ] && ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then \
+		echo "Installing Debian's postgresql package for the PostgreSQL tests"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql >/dev/null; \
+	fi
+
+lint: $(VENV)/.test-installed
+	$(BIN)/ruff check rsn tests bench
+	$(BIN)/ruff format --check rsn tests bench
+
+typecheck: $(VENV)/.test-installed
+	$(BIN)/mypy
+
+unit: $(VENV)/.test-installed
+	$(BIN)/python -m pytest
+
+## make bench: the speed targets (see docs/benchmarks.md)
+bench: $(VENV)/.test-installed
+	$(BIN)/python bench/reports.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
