@@ -24,6 +24,7 @@ from rsn.registry.models import (
 )
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,79}$")
+SLUG_RULE = "must be 2 to 80 lower-case letters, digits or '-', not starting with '-'."
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,79}$")
 _hasher = PasswordHasher()
 
@@ -66,7 +67,7 @@ def create_organization(
     sector: str | None = None,
 ) -> Organization:
     if not SLUG.match(slug):
-        raise ValidationError.field("slug", f"'{slug}' must be lower-case letters, digits and '-'.")
+        raise ValidationError.field("slug", f"'{slug}' {SLUG_RULE}")
     if type not in ORG_TYPES:
         raise ValidationError.field("type", f"'{type}' is not one of {', '.join(ORG_TYPES)}.")
     if session.scalar(select(Organization.id).where(Organization.slug == slug)):
@@ -164,7 +165,7 @@ def create_sharing_group(
     session: Session, *, slug: str, name: str, owner: Organization
 ) -> SharingGroup:
     if not SLUG.match(slug):
-        raise ValidationError.field("slug", f"'{slug}' must be lower-case letters, digits and '-'.")
+        raise ValidationError.field("slug", f"'{slug}' {SLUG_RULE}")
     if session.scalar(select(SharingGroup.id).where(SharingGroup.slug == slug)):
         raise Conflict(f"A sharing group with slug '{slug}' already exists.")
     group = SharingGroup(slug=slug, name=name, owner_org_id=owner.id)
