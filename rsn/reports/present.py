@@ -64,6 +64,5 @@ def disclosed(principal: Principal, items: Sequence[Loaded]) -> list[str]:
         r = item.report
         if r.tlp != "clear" and r.originator_user_id != principal.user_id:
             ids.append(r.id)
-        if item.correlations:
-            ids.extend(m.report_id for m in item.correlations.matches)
+        ids.extend(item.disclosed_matches)
     return list(dict.fromkeys(ids))

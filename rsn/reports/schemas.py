@@ -93,6 +93,14 @@ class ReportFields(Strict):
     def _upper(cls, value: str | None) -> str | None:
         return value.upper() if value else value
 
+    @field_validator("occurred_at")
+    @classmethod
+    def _milliseconds(cls, value: datetime | None) -> datetime | None:
+        """Kept to the millisecond, the precision every stored time and STIX share."""
+        if value is None:
+            return None
+        return value.replace(microsecond=value.microsecond // 1000 * 1000)
+
 
 class ReportCreate(ReportFields):
     title: StrictStr = Field(min_length=1, max_length=300)

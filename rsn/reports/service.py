@@ -54,7 +54,7 @@ class Loaded:
     originator_username: str
     originator_org_slug: str
     correlations: fusion.Correlations | None = None
-    extra: dict[str, object] = field(default_factory=dict)
+    disclosed_matches: list[str] = field(default_factory=list)
 
 
 def next_seq(session: Session) -> int:
@@ -465,8 +465,21 @@ def load(
                 observables=obs[r.id],
                 threshold=threshold,
             )
+            item.disclosed_matches = _not_public_nor_own(
+                session, principal, [m.report_id for m in item.correlations.matches]
+            )
         loaded.append(item)
     return loaded
+
+
+def _not_public_nor_own(session: Session, principal: Principal, ids: list[str]) -> list[str]:
+    """Of the matched reports, those whose mention is a disclosure to this reader."""
+    if not ids:
+        return []
+    query = select(Report.id).where(
+        Report.id.in_(ids), Report.tlp != "clear", Report.originator_user_id != principal.user_id
+    )
+    return sorted(session.scalars(query))
 
 
 def usernames(session: Session, ids: set[str]) -> dict[str, str]:

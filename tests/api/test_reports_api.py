@@ -205,6 +205,10 @@ def test_update_by_originating_analyst_makes_version_2_with_full_history(
     assert versions[1]["snapshot"]["title"] == updated["title"]
     assert versions[1]["snapshot"]["confidence"] == 85
 
+    # The search index follows the current version.
+    assert listed(api, w.people["bd.analyst"], q="second number") == {original["id"]}
+    assert listed(api, w.people["bd.analyst"], q="Bangladeshi") == set()
+
     # A duty officer of the originating organization may edit too.
     by_duty = api.patch(f"/api/v1/reports/{original['id']}", json={"severity": "critical"},
                         as_=w.people["bd.duty"])
@@ -241,6 +245,20 @@ def test_update_changes_observables_marking_and_correlation_index(
     assert correlations == [{"report_id": theirs["id"], "observable_type": "domain-name",
                              "value": "recruit-jobs.example"}]
     assert listed(api, w.people["bd.analyst"], observable=PHONE) == set()
+
+
+def test_update_that_repeats_the_marking_keeps_the_distribution(
+    db: Database, tmp_path: Path
+) -> None:
+    """A partial update replaces what is given; the distribution was not given."""
+    w = bimstec_world(db)
+    api = api_for(db, tmp_path)
+    report = file(api, w.people["bd.analyst"])  # amber to India
+    response = api.patch(f"/api/v1/reports/{report['id']}", json={"tlp": "amber", "confidence": 80},
+                         as_=w.people["bd.analyst"])
+    assert response.status_code == 200, response.text
+    assert response.json()["distribution"] == dist(member_states=["IN"])
+    assert read(api, w.people["in.analyst"], report["id"])["confidence"] == 80
 
 
 def test_who_may_not_update_or_revoke(db: Database, tmp_path: Path) -> None:
@@ -372,6 +390,7 @@ def test_list_filters(db: Database, tmp_path: Path) -> None:
     assert listed(api, bd, observable=PHONE) == ids("R1")
     assert listed(api, bd, observable="Phish-Login.Example.ORG") == ids("R2")
     assert listed(api, bd, observable="IMO 9074729") == ids("R4")
+    assert listed(api, bd, observable="phone-number:+880 1712-345678") == ids("R1")
     assert listed(api, bd, observable="+880 1999-999999") == set()
     # Full text: words of the title and description, and labels of observable values.
     assert listed(api, bd, q="Bazar") == ids("R1")
@@ -383,6 +402,16 @@ def test_list_filters(db: Database, tmp_path: Path) -> None:
     assert listed(api, bd, q="ransom crew") == ids("R4")
     assert listed(api, bd, q="nothing-like-this") == set()
     assert listed(api, bd, q="phish", tlp="clear") == set()
+
+
+def test_search_finds_words_in_the_region_s_scripts(db: Database, tmp_path: Path) -> None:
+    w = bimstec_world(db)
+    api = api_for(db, tmp_path)
+    bd = w.people["bd.analyst"]
+    report = file(api, bd, description="মানব পাচার চক্র কক্সবাজার; मानव तस्करी गिरोह; လူကုန်ကူးမှု")
+    file(api, bd, description="An unrelated report in English.")
+    for q in ("পাচার", "মানব পাচার", "কক্স", "तस्करी", "गिरोह", "လူကုန်ကူးမှု"):
+        assert listed(api, bd, q=q) == {report["id"]}, q
 
 
 def test_list_and_search_show_each_reader_only_what_was_shared(

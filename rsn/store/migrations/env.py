@@ -6,6 +6,7 @@ from alembic import context
 
 import rsn.models  # noqa: F401  (every feature's tables, for autogenerate)
 from rsn.store.db import Base, make_engine
+from rsn.store.migrate import include_name
 
 config = context.config
 target_metadata = Base.metadata
@@ -19,6 +20,7 @@ def run() -> None:
             connection=connection,
             target_metadata=target_metadata,
             render_as_batch=connection.dialect.name == "sqlite",
+            include_name=include_name,
         )
         with context.begin_transaction():
             context.run_migrations()

@@ -1,0 +1,309 @@
+"""The demo's data files, read and checked whole before anything is written.
+
+The cast, the places and the scenario's sentences are data so they can be read
+and corrected without reading the generator. Every cross-reference (a user's
+organization, a beat's category, a template's placeholder) is checked when the
+file is read, so a typo fails `rsn demo` at once with the file and field named
+rather than producing a node with a hole in it.
+"""
+
+from __future__ import annotations
+
+import functools
+import string
+from collections.abc import Iterable
+from importlib import resources
+from typing import Annotated, Literal, TypeVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from rsn.registry.models import ROLES
+from rsn.registry.regionpacks import Alpha2, OrgType
+from rsn.registry.taxonomy import FieldIssue, load_base, parse_yaml, validate_file
+from rsn.reports.schemas import Credibility, ObservableType, Reliability, Severity, Tlp
+
+Kind = Literal["cert", "police", "maritime", "disaster", "border", "regional", "cso"]
+Where = Literal["sea", "border", "any"]
+Text = Annotated[str, Field(min_length=1)]
+EDITORS = frozenset({"analyst", "duty-officer"})
+_M = TypeVar("_M", bound=BaseModel)
+
+# Placeholders every template may use; observables add theirs (see OBSERVABLE_KEYS).
+CONTEXT_KEYS = frozenset(
+    "place state neighbour sea agency n n2 kg nm hour mag pct vessel vessel_name syndicate"
+    " cluster sector drug wildlife name description".split()
+)
+OBSERVABLE_KEYS = {
+    "phone-number": "phone", "domain-name": "domain", "url": "url", "email-addr": "email",
+    "ipv4-addr": "ip", "ipv6-addr": "ipv6", "file-sha256": "sha256", "file-md5": "md5",
+    "file-sha1": "sha1", "vessel-imo": "imo", "vessel-mmsi": "mmsi", "vehicle-plate": "plate",
+    "person-name": "person", "group-name": "group", "crypto-wallet": "wallet",
+    "bank-account": "account",
+}  # fmt: skip
+
+
+def _check_role(role: str) -> str:
+    if role not in ROLES:
+        raise ValueError(f"{role!r} is not one of {', '.join(ROLES)}")
+    return role
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- cast.yaml ------------------------------------------------------------------
+
+
+class OrgSpec(_Strict):
+    slug: Text
+    name: Text
+    state: Alpha2
+    kind: Kind
+    type: OrgType = "government-agency"
+
+
+class UserSpec(_Strict):
+    username: Text
+    name: Text
+    org: Text
+    role: Annotated[str, AfterValidator(_check_role)]
+    account: bool = False
+
+
+class GroupSpec(_Strict):
+    slug: Text
+    name: Text
+    owner: Text
+    by: Text
+    organizations: tuple[Text, ...] = ()
+    member_states: tuple[Alpha2, ...] = ()
+
+
+class Cast(_Strict):
+    """Who is on the node; every name used in it refers to something defined in it."""
+
+    organizations: tuple[OrgSpec, ...] = Field(min_length=1)
+    users: tuple[UserSpec, ...] = Field(min_length=1)
+    sharing_groups: tuple[GroupSpec, ...] = ()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Cast:
+        orgs = {o.slug for o in self.organizations}
+        users = {u.username: u for u in self.users}
+        for i, user in enumerate(self.users):
+            if user.org not in orgs:
+                raise FieldIssue(("users", i, "org"), f"{user.org!r} is not an organization")
+        for i, group in enumerate(self.sharing_groups):
+            _check_group(i, group, orgs, users)
+        editors = {u.org for u in self.users if u.role in EDITORS}
+        for i, org in enumerate(self.organizations):
+            if org.slug not in editors:
+                raise FieldIssue(("organizations", i), "needs an analyst or duty officer")
+        return self
+
+    def org(self, slug: str) -> OrgSpec:
+        return next(o for o in self.organizations if o.slug == slug)
+
+    def user(self, username: str) -> UserSpec:
+        return next(u for u in self.users if u.username == username)
+
+    def editor_of(self, slug: str) -> UserSpec:
+        """The user who files an organization's reports (one who may also edit them)."""
+        return next(u for u in self.users if u.org == slug and u.role in EDITORS)
+
+    def groups_of(self, org: OrgSpec) -> list[str]:
+        """Sharing groups `org` belongs to, by name or as a government agency of a state."""
+        by_state = org.type == "government-agency"
+        return [
+            g.slug for g in self.sharing_groups
+            if org.slug in g.organizations or (by_state and org.state in g.member_states)
+        ]  # fmt: skip
+
+
+def _check_group(i: int, group: GroupSpec, orgs: set[str], users: dict[str, UserSpec]) -> None:
+    for field, slug in [("owner", group.owner), *(("organizations", o) for o in group.organizations)]:
+        if slug not in orgs:
+            raise FieldIssue(("sharing_groups", i, field), f"{slug!r} is not an organization")
+    if group.by not in users or users[group.by].org != group.owner:
+        raise FieldIssue(("sharing_groups", i, "by"), f"{group.by!r} is not a user of the owner")
+
+
+# --- places.yaml ----------------------------------------------------------------
+
+
+class Place(_Strict):
+    name: Text
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    sea: Text | None = None
+    border: Alpha2 | None = None
+
+
+class Places(_Strict):
+    neighbours: dict[Alpha2, tuple[Alpha2, ...]]
+    places: dict[Alpha2, tuple[Place, ...]]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Places:
+        for code, found in self.places.items():
+            if code not in self.neighbours:
+                raise FieldIssue(("neighbours",), f"{code} has places but no neighbours")
+            if not found:
+                raise FieldIssue(("places", code), "lists no place")
+        return self
+
+    def named(self, name: str) -> tuple[str, Place]:
+        """A place by name, with the state it is in."""
+        for code, found in self.places.items():
+            for place in found:
+                if place.name == name:
+                    return code, place
+        raise KeyError(name)
+
+
+# --- scenario.yaml --------------------------------------------------------------
+
+
+class CategorySpec(_Strict):
+    where: Where = "any"
+    observables: tuple[ObservableType, ...] = ()
+    optional: tuple[ObservableType, ...] = ()
+    severity: tuple[float, float, float, float] = (3, 4, 2.5, 0.5)  # low, medium, high, critical
+    titles: tuple[Text, ...] = Field(min_length=1)
+    details: tuple[Text, ...] = Field(min_length=1)
+
+
+class Vocabulary(_Strict):
+    vessel: tuple[Text, ...] = Field(min_length=1)
+    vessel_name: tuple[Text, ...] = Field(min_length=1)
+    syndicate: tuple[Text, ...] = Field(min_length=1)
+    cluster: tuple[Text, ...] = Field(min_length=1)
+    sector: tuple[Text, ...] = Field(min_length=1)
+    drug: tuple[Text, ...] = Field(min_length=1)
+    wildlife: tuple[Text, ...] = Field(min_length=1)
+    given: tuple[Text, ...] = Field(min_length=1)
+    family: tuple[Text, ...] = Field(min_length=1)
+    group: tuple[Text, ...] = Field(min_length=1)
+
+
+class Scenario(_Strict):
+    """How each kind of agency reports, and the sentences its reports are made of."""
+
+    beats: dict[Kind, dict[str, float]]
+    volume: dict[Kind, float]
+    partners: dict[Kind, tuple[Kind, ...]]
+    tlp: dict[Kind, dict[Tlp, float]]
+    closings: dict[Kind, tuple[Text, ...]]
+    source_notes: dict[Reliability, Text]
+    updates: tuple[Text, ...] = Field(min_length=1)
+    revocation_reasons: tuple[Text, ...] = Field(min_length=1)
+    vocabulary: Vocabulary
+    categories: dict[str, CategorySpec]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Scenario:
+        known = load_base().ids()
+        for cid in self.categories:
+            if cid not in known:
+                raise FieldIssue(("categories", cid), "is not a category of the base taxonomy")
+        for kind, beat in self.beats.items():
+            for cid in beat:
+                if cid not in self.categories:
+                    raise FieldIssue(("beats", kind, cid), "has no entry under categories")
+        for cid, spec in self.categories.items():
+            _check_templates(cid, spec)
+        for i, text in enumerate(self.updates):
+            _check_placeholders(("updates", i), text, CONTEXT_KEYS)
+        return self
+
+
+def placeholders(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+def _check_placeholders(loc: tuple[str | int, ...], text: str, allowed: Iterable[str]) -> None:
+    unknown = placeholders(text) - set(allowed)
+    if unknown:
+        raise FieldIssue(loc, f"unknown placeholder(s) {', '.join(sorted(unknown))}")
+
+
+def _check_templates(cid: str, spec: CategorySpec) -> None:
+    allowed = CONTEXT_KEYS | {OBSERVABLE_KEYS[t] for t in spec.observables}
+    for name in ("titles", "details"):
+        for i, text in enumerate(getattr(spec, name)):
+            _check_placeholders(("categories", cid, name, i), text, allowed)
+
+
+# --- storylines.yaml ------------------------------------------------------------
+
+
+class ObservableSpec(_Strict):
+    type: ObservableType
+    value: Text
+
+
+class UpdateSpec(_Strict):
+    note: Text
+    severity: Severity | None = None
+    confidence: int | None = Field(default=None, ge=0, le=100)
+
+
+class Storyline(_Strict):
+    """One hand-written report, planted so selectors recur across states."""
+
+    key: Text
+    days_ago: float = Field(gt=0, lt=90)
+    by: Text
+    place: Text
+    category: Text
+    severity: Severity
+    confidence: int = Field(ge=0, le=100)
+    grade: Annotated[str, Field(pattern=r"^[A-F][1-6]$")]
+    tlp: Tlp
+    distribution: dict[str, tuple[Text, ...]] = Field(default_factory=dict)
+    title: Text
+    description: Text
+    observables: tuple[ObservableSpec, ...] = ()
+    update: UpdateSpec | None = None
+
+    @property
+    def reliability(self) -> Reliability:
+        return self.grade[0]  # type: ignore[return-value]  # checked by the pattern
+
+    @property
+    def credibility(self) -> Credibility:
+        return self.grade[1]  # type: ignore[return-value]  # checked by the pattern
+
+
+class Storylines(_Strict):
+    storylines: tuple[Storyline, ...]
+
+
+# --- loading ------------------------------------------------------------------
+
+
+def _read(model: type[_M], name: str) -> _M:
+    resource = resources.files("rsn.demo") / name
+    source = str(resource)
+    return validate_file(model, parse_yaml(resource.read_text(encoding="utf-8"), source), source)
+
+
+@functools.cache
+def cast() -> Cast:
+    return _read(Cast, "cast.yaml")
+
+
+@functools.cache
+def places() -> Places:
+    return _read(Places, "places.yaml")
+
+
+@functools.cache
+def scenario() -> Scenario:
+    return _read(Scenario, "scenario.yaml")
+
+
+@functools.cache
+def storylines() -> tuple[Storyline, ...]:
+    return _read(Storylines, "storylines.yaml").storylines

@@ -1,0 +1,128 @@
+"""`rsn serve` as a real process on 127.0.0.1: what crosses the wire, and the demo's start."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from rsn import audit
+from rsn.store import Database
+from tests.factories import bimstec_world, report_payload
+
+RSN = [sys.executable, "-m", "rsn.cli"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float) -> float:
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        if proc.poll() is not None:
+            raise AssertionError(
+                f"server exited: {proc.stdout.read().decode() if proc.stdout else ''}"
+            )
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return time.monotonic() - start
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise AssertionError(f"{url}/healthz did not answer within {timeout} s")
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    if proc.stdout:
+        proc.stdout.close()
+
+
+@pytest.fixture
+def served(db: Database, tmp_path: Path) -> Iterator[tuple[str, Database]]:
+    port = free_port()
+    config = tmp_path / "rsn.toml"
+    config.write_text(
+        f'[node]\ndatabase_url = "{db.url}"\ndata_dir = "{tmp_path}"\nport = {port}\n'
+    )
+    proc = subprocess.Popen(
+        [*RSN, "serve", "--config", str(config)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, proc, timeout=30)
+        yield url, db
+    finally:
+        stop(proc)
+
+
+def test_reports_cross_the_wire(served: tuple[str, Database]) -> None:
+    url, db = served
+    w = bimstec_world(db)
+    with httpx.Client(base_url=url, timeout=10) as http:
+        created = http.post(
+            "/api/v1/reports", json=report_payload(), headers=w.people["bd.analyst"].auth
+        )
+        assert created.status_code == 201, created.text
+        rid = created.json()["id"]
+        assert (
+            http.get(f"/api/v1/reports/{rid}", headers=w.people["in.analyst"].auth).status_code
+            == 200
+        )
+        assert (
+            http.get(f"/api/v1/reports/{rid}", headers=w.people["mm.analyst"].auth).status_code
+            == 404
+        )
+        assert http.get("/api/v1/reports").status_code == 401
+        assert "/api/v1/reports" in http.get("/openapi.json").json()["paths"]
+    deadline = time.monotonic() + 10
+    while audit.verify(db).unchained and time.monotonic() < deadline:
+        time.sleep(0.2)  # the server's chainer links the records shortly after each request
+    verdict = audit.verify(db)
+    assert verdict.ok and verdict.unchained == 0 and verdict.checked >= 2
+
+
+def test_demo_answers_within_20_seconds(tmp_path: Path) -> None:
+    port = free_port()
+    data = tmp_path / "demo"
+    env = {**os.environ, "COLUMNS": "200"}
+    proc = subprocess.Popen(
+        [*RSN, "demo", "--port", str(port), "--data-dir", str(data)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        took = wait_healthy(url, proc, timeout=60)
+        assert took < 20, f"the demo took {took:.1f} s to answer /healthz"
+        accounts = json.loads((data / "demo-accounts.json").read_text())
+        assert (data / "demo-accounts.json").stat().st_mode & 0o777 == 0o600
+        analyst = next(a for a in accounts if a["role"] == "analyst")
+        page = httpx.get(
+            f"{url}/api/v1/reports?limit=5",
+            headers={"Authorization": f"Bearer {analyst['api_token']}"},
+            timeout=10,
+        )
+        assert page.status_code == 200 and page.json()["items"]
+    finally:
+        stop(proc)
+    printed = proc.stdout.read().decode() if proc.stdout and not proc.stdout.closed else ""
+    del printed
+    verdict = audit.verify(Database(f"sqlite:///{data / 'rsn.sqlite3'}"))
+    assert verdict.ok, verdict
