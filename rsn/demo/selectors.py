@@ -123,19 +123,19 @@ def person(rng: random.Random, vocabulary: Vocabulary) -> str:
     return f"{rng.choice(vocabulary.given)} {rng.choice(vocabulary.family)}"
 
 
-def _url(rng: random.Random) -> str:
-    return f"https://{domain(rng)}/{rng.choice(_PATHS)}"
+def url(rng: random.Random, host: str) -> str:
+    return f"https://{host}/{rng.choice(_PATHS)}"
 
 
-def _email(rng: random.Random) -> str:
-    return f"{rng.choice(_MAILBOXES)}@{domain(rng)}"
+def email(rng: random.Random, host: str) -> str:
+    return f"{rng.choice(_MAILBOXES)}@{host}"
 
 
 MAKERS: dict[str, Callable[[random.Random, Where], str]] = {
     "phone-number": lambda rng, w: phone(rng, w.state),
     "domain-name": lambda rng, w: domain(rng),
-    "url": lambda rng, w: _url(rng),
-    "email-addr": lambda rng, w: _email(rng),
+    "url": lambda rng, w: url(rng, domain(rng)),
+    "email-addr": lambda rng, w: email(rng, domain(rng)),
     "ipv4-addr": lambda rng, w: ipv4(rng),
     "ipv6-addr": lambda rng, w: ipv6(rng),
     "file-sha256": lambda rng, w: hexdigits(rng, 64),
@@ -151,6 +151,12 @@ MAKERS: dict[str, Callable[[random.Random, Where], str]] = {
 }
 
 
-def make(rng: random.Random, kind: str, where: Where) -> str:
-    """A fresh value of observable type `kind`, seen in `where.state`."""
-    return MAKERS[kind](rng, where)
+def make_all(rng: random.Random, kinds: list[str], where: Where) -> dict[str, str]:
+    """One fresh value per type in `kinds`; a URL or sender sits on the report's domain."""
+    values = {kind: MAKERS[kind](rng, where) for kind in kinds}
+    host = values.get("domain-name")
+    if host and "url" in values:
+        values["url"] = url(rng, host)
+    if host and "email-addr" in values:
+        values["email-addr"] = email(rng, host)
+    return values

@@ -7,7 +7,6 @@ from importlib import resources
 from alembic import command
 from alembic.config import Config
 
-
 # Tables the migrations create by hand for one store only (full-text search); the
 # models do not describe them, so autogenerate must leave them alone.
 UNMODELLED = ("report_fts", "report_search")
