@@ -52,7 +52,8 @@ from rsn.reports.schemas import ReportCreate
 from rsn.sharing import Principal
 from rsn.store import Database, upgrade
 
-console = Console()
+# Wide enough for the tables when the output goes to a file.
+console = Console(width=None if sys.stdout.isatty() else 150)
 
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 BATCH = 500
@@ -796,6 +797,7 @@ def machine_facts(args: argparse.Namespace) -> dict[str, str]:
         "Python": platform.python_version(),
         "SQLite": sqlite3.sqlite_version,
         "platform": platform.platform(terse=True),
+        "load average at start": " ".join(f"{x:.1f}" for x in os.getloadavg()),
     }
     if "postgresql" in stores:
         facts["PostgreSQL"] = pg_version(args.pg_url)
@@ -861,6 +863,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         run = run_store(store, args)
         runs.append(run)
         show(run, facts, args.fix)
+    facts["load average at end"] = " ".join(f"{x:.1f}" for x in os.getloadavg())
     console.print("[bold]machine[/bold]: " + ", ".join(f"{k} {v}" for k, v in facts.items()))
     console.print("[bold]published peer figures, for context[/bold] (other data, other machines):")
     for line in PEERS:

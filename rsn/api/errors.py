@@ -63,7 +63,10 @@ def body(message: str, problems: Sequence[FieldProblem] = ()) -> dict[str, Any]:
 async def on_rsn_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RSNError)
     problems = getattr(exc, "problems", [])
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    headers = None
+    if exc.status == 401:
+        headers = {"WWW-Authenticate": "Bearer"}
+        problems = [FieldProblem("Authorization", exc.message)]
     return JSONResponse(body(exc.message, problems), status_code=exc.status, headers=headers)
 
 

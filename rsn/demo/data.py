@@ -13,7 +13,7 @@ import functools
 import string
 from collections.abc import Iterable
 from importlib import resources
-from typing import Annotated, Literal, TypeVar
+from typing import Annotated, Literal, TypeVar, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
@@ -103,10 +103,16 @@ class Cast(_Strict):
         return self
 
     def org(self, slug: str) -> OrgSpec:
-        return next(o for o in self.organizations if o.slug == slug)
+        for org in self.organizations:
+            if org.slug == slug:
+                return org
+        raise KeyError(f"no organization {slug!r} in cast.yaml")
 
     def user(self, username: str) -> UserSpec:
-        return next(u for u in self.users if u.username == username)
+        for user in self.users:
+            if user.username == username:
+                return user
+        raise KeyError(f"no user {username!r} in cast.yaml")
 
     def editor_of(self, slug: str) -> UserSpec:
         """The user who files an organization's reports (one who may also edit them)."""
@@ -138,6 +144,7 @@ class Place(_Strict):
     lon: float = Field(ge=-180, le=180)
     sea: Text | None = None
     border: Alpha2 | None = None
+    facing: tuple[Alpha2, ...] = ()
 
 
 class Places(_Strict):
@@ -165,13 +172,30 @@ class Places(_Strict):
 # --- scenario.yaml --------------------------------------------------------------
 
 
+class Template(_Strict):
+    """A title and the detail sentence that goes with it."""
+
+    title: Text
+    detail: Text
+
+
 class CategorySpec(_Strict):
     where: Where = "any"
     observables: tuple[ObservableType, ...] = ()
     optional: tuple[ObservableType, ...] = ()
     severity: tuple[float, float, float, float] = (3, 4, 2.5, 0.5)  # low, medium, high, critical
-    titles: tuple[Text, ...] = Field(min_length=1)
-    details: tuple[Text, ...] = Field(min_length=1)
+    reports: tuple[Template, ...] = Field(min_length=1)
+
+
+class UpdateNote(_Strict):
+    note: Text
+    confidence: int = Field(default=0, ge=-50, le=50)
+    severity: int = Field(default=0, ge=-1, le=1)
+
+
+class Names(_Strict):
+    given: tuple[Text, ...] = Field(min_length=1)
+    family: tuple[Text, ...] = Field(min_length=1)
 
 
 class Vocabulary(_Strict):
@@ -182,8 +206,7 @@ class Vocabulary(_Strict):
     sector: tuple[Text, ...] = Field(min_length=1)
     drug: tuple[Text, ...] = Field(min_length=1)
     wildlife: tuple[Text, ...] = Field(min_length=1)
-    given: tuple[Text, ...] = Field(min_length=1)
-    family: tuple[Text, ...] = Field(min_length=1)
+    names: dict[Alpha2, Names] = Field(min_length=1)
     group: tuple[Text, ...] = Field(min_length=1)
 
 
@@ -195,8 +218,9 @@ class Scenario(_Strict):
     partners: dict[Kind, tuple[Kind, ...]]
     tlp: dict[Kind, dict[Tlp, float]]
     closings: dict[Kind, tuple[Text, ...]]
+    reliability: dict[Kind, dict[Reliability, float]] = Field(default_factory=dict)
     source_notes: dict[Reliability, Text]
-    updates: tuple[Text, ...] = Field(min_length=1)
+    updates: tuple[UpdateNote, ...] = Field(min_length=1)
     revocation_reasons: tuple[Text, ...] = Field(min_length=1)
     vocabulary: Vocabulary
     categories: dict[str, CategorySpec]
@@ -213,8 +237,12 @@ class Scenario(_Strict):
                     raise FieldIssue(("beats", kind, cid), "has no entry under categories")
         for cid, spec in self.categories.items():
             _check_templates(cid, spec)
-        for i, text in enumerate(self.updates):
-            _check_placeholders(("updates", i), text, CONTEXT_KEYS)
+        for i, update in enumerate(self.updates):
+            _check_placeholders(("updates", i, "note"), update.note, {"neighbour"})
+        for name in ("beats", "volume", "partners", "tlp", "closings"):
+            missing = set(get_args(Kind)) - set(getattr(self, name))
+            if missing:
+                raise FieldIssue((name,), f"no entry for {', '.join(sorted(missing))}")
         return self
 
 
@@ -230,9 +258,10 @@ def _check_placeholders(loc: tuple[str | int, ...], text: str, allowed: Iterable
 
 def _check_templates(cid: str, spec: CategorySpec) -> None:
     allowed = CONTEXT_KEYS | {OBSERVABLE_KEYS[t] for t in spec.observables}
-    for name in ("titles", "details"):
-        for i, text in enumerate(getattr(spec, name)):
-            _check_placeholders(("categories", cid, name, i), text, allowed)
+    for i, template in enumerate(spec.reports):
+        for name in ("title", "detail"):
+            _check_placeholders(("categories", cid, "reports", i, name), getattr(template, name),
+                                allowed)
 
 
 # --- storylines.yaml ------------------------------------------------------------

@@ -119,8 +119,10 @@ def plate(rng: random.Random, state: str) -> str:
     return layouts.get(state, f"{letters} {_digits(rng, 4)}")
 
 
-def person(rng: random.Random, vocabulary: Vocabulary) -> str:
-    return f"{rng.choice(vocabulary.given)} {rng.choice(vocabulary.family)}"
+def person(rng: random.Random, vocabulary: Vocabulary, state: str) -> str:
+    """A name common in `state` (any member's, for a state without a list)."""
+    names = vocabulary.names.get(state) or next(iter(vocabulary.names.values()))
+    return f"{rng.choice(names.given)} {rng.choice(names.family)}"
 
 
 def url(rng: random.Random, host: str) -> str:
@@ -144,7 +146,7 @@ MAKERS: dict[str, Callable[[random.Random, Where], str]] = {
     "vessel-imo": lambda rng, w: imo(rng),
     "vessel-mmsi": lambda rng, w: mmsi(rng, w.state),
     "vehicle-plate": lambda rng, w: plate(rng, w.state),
-    "person-name": lambda rng, w: person(rng, w.vocabulary),
+    "person-name": lambda rng, w: person(rng, w.vocabulary, w.state),
     "group-name": lambda rng, w: rng.choice(w.vocabulary.group),
     "crypto-wallet": lambda rng, w: wallet(rng),
     "bank-account": lambda rng, w: account(rng, w.state),

@@ -3,8 +3,9 @@
 A live report's observables are indexed once per audience key of the report. A
 reader looks a value up with their own keys, so every row touched is one they may
 see: no count, no "hidden match" and no timing depends on what is hidden from them.
-A value seen in more than `threshold` reports that the reader may see is "common"
-and stops correlating for that reader, as MISP stops noisy values.
+A value held by more than `threshold` reports that the reader may see (the one
+being read included) is "common" and stops correlating for that reader, as MISP
+stops noisy values.
 """
 
 from __future__ import annotations
@@ -75,9 +76,9 @@ def correlations(
                 CorrelationEntry.report_id != report_id,
             )
             .distinct()
-            .limit(threshold + 1)
+            .limit(threshold)
         ).all()
-        if len(found) > threshold:
+        if len(found) + 1 > threshold:
             common.append((kind, value))
             continue
         matches.extend(Match(r, kind, value) for r in sorted(found))

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -33,6 +35,35 @@ def rfc3339(value: datetime) -> str:
 Timestamp = Annotated[datetime, PlainSerializer(rfc3339, return_type=str)]
 
 
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+MAX_VALUE_BYTES = 2000  # an index entry must stay under PostgreSQL's 2,704-byte limit
+
+
+def no_control(value: Any) -> Any:
+    """Text with NUL or other control characters is refused (tab and newlines are fine)."""
+    if isinstance(value, str) and CONTROL.search(value):
+        raise ValueError("contains a control character (such as NUL), which is not allowed")
+    if isinstance(value, list):
+        for item in value:
+            no_control(item)
+    return value
+
+
+def in_utc_range(value: datetime) -> datetime:
+    """An aware time that exists in UTC, kept to the millisecond as STIX keeps it."""
+    try:
+        utc = value.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError(
+            f"'{value.isoformat()}' is outside the range of UTC times (years 1 to 9999)"
+        ) from exc
+    return utc.replace(microsecond=utc.microsecond // 1000 * 1000)
+
+
+# Every text a client sends: a real string, without control characters.
+Text = Annotated[StrictStr, AfterValidator(no_control)]
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -43,15 +74,20 @@ class Location(Strict):
 
 
 class DistributionIn(Strict):
-    member_states: list[StrictStr] = Field(default_factory=list, max_length=300)
-    organizations: list[StrictStr] = Field(default_factory=list, max_length=1000)
-    sharing_groups: list[StrictStr] = Field(default_factory=list, max_length=300)
-    users: list[StrictStr] = Field(default_factory=list, max_length=1000)
+    member_states: list[Text] = Field(default_factory=list, max_length=300)
+    organizations: list[Text] = Field(default_factory=list, max_length=1000)
+    sharing_groups: list[Text] = Field(default_factory=list, max_length=300)
+    users: list[Text] = Field(default_factory=list, max_length=1000)
+
+    @field_validator("member_states")
+    @classmethod
+    def _upper(cls, value: list[str]) -> list[str]:
+        return [code.upper() for code in value]
 
 
 class Observable(Strict):
     type: ObservableType
-    value: StrictStr
+    value: Text
 
     @field_validator("value")
     @classmethod
@@ -60,9 +96,12 @@ class Observable(Strict):
         if kind is None:
             return value
         try:
-            return normalize(kind, value)
+            normal = normalize(kind, no_control(value))
         except ObservableError as exc:
             raise ValueError(str(exc)) from exc
+        if len(normal.encode()) > MAX_VALUE_BYTES:
+            raise ValueError(f"is longer than {MAX_VALUE_BYTES} bytes once normalised")
+        return normal
 
 
 class ObservableRead(BaseModel):
@@ -73,13 +112,13 @@ class ObservableRead(BaseModel):
 class ReportFields(Strict):
     """Fields shared by create and update, each optional here."""
 
-    title: StrictStr | None = Field(default=None, min_length=1, max_length=300)
-    category: StrictStr | None = Field(default=None, min_length=1, max_length=120)
-    description: StrictStr | None = Field(default=None, max_length=50_000)
+    title: Text | None = Field(default=None, min_length=1, max_length=300)
+    category: Text | None = Field(default=None, min_length=1, max_length=120)
+    description: Text | None = Field(default=None, max_length=50_000)
     occurred_at: AwareDatetime | None = None
-    country: StrictStr | None = None
+    country: Text | None = None
     location: Location | None = None
-    sea_area: StrictStr | None = Field(default=None, max_length=120)
+    sea_area: Text | None = Field(default=None, max_length=120)
     severity: Severity | None = None
     confidence: StrictInt | None = Field(default=None, ge=0, le=100)
     source_reliability: Reliability | None = None
@@ -95,19 +134,16 @@ class ReportFields(Strict):
 
     @field_validator("occurred_at")
     @classmethod
-    def _milliseconds(cls, value: datetime | None) -> datetime | None:
-        """Kept to the millisecond, the precision every stored time and STIX share."""
-        if value is None:
-            return None
-        return value.replace(microsecond=value.microsecond // 1000 * 1000)
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        return None if value is None else in_utc_range(value)
 
 
 class ReportCreate(ReportFields):
-    title: StrictStr = Field(min_length=1, max_length=300)
-    category: StrictStr = Field(min_length=1, max_length=120)
-    description: StrictStr = Field(default="", max_length=50_000)
+    title: Text = Field(min_length=1, max_length=300)
+    category: Text = Field(min_length=1, max_length=120)
+    description: Text = Field(default="", max_length=50_000)
     occurred_at: AwareDatetime
-    country: StrictStr
+    country: Text
     severity: Severity
     confidence: StrictInt = Field(ge=0, le=100)
     source_reliability: Reliability = "F"
@@ -122,7 +158,7 @@ class ReportUpdate(ReportFields):
 
 
 class Revocation(Strict):
-    reason: StrictStr = Field(min_length=3, max_length=2000)
+    reason: Text = Field(min_length=3, max_length=2000)
 
 
 class Originator(BaseModel):

@@ -20,7 +20,7 @@ from rsn.reports.models import Report
 
 # Whitespace and punctuation split words; letters, digits and combining marks
 # (which Indic and Southeast Asian scripts need inside a word) never do.
-SEPARATORS = re.compile(r"[\s!-/:-@\[-`{-~\u00a0-\u00bf\u2000-\u206f\u3000-\u303f]+")
+SEPARATORS = re.compile(r"[\s\x00-\x1f\x7f!-/:-@\[-`{-~\u00a0-\u00bf\u2000-\u206f\u3000-\u303f]+")
 MAX_TERMS = 12
 
 _fts = table("report_fts", column("rowid"))

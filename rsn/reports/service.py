@@ -11,6 +11,7 @@ import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session
@@ -92,6 +93,8 @@ def create(
     report_id: str | None = None,
 ) -> Report:
     """Store a new report as version 1, with its grants, index rows and audit record."""
+    if not sharing.may_file(principal):
+        raise Forbidden(f"A {principal.role} may read reports but not file them.")
     _check_fields(session, data)
     dist = sharing.resolve_distribution(session, data.tlp, data.distribution.model_dump())
     now = utcnow()
@@ -233,44 +236,61 @@ def observables_of(session: Session, report_ids: Sequence[str]) -> dict[str, lis
     return found
 
 
+SCALAR_FIELDS = (
+    "title",
+    "category",
+    "description",
+    "occurred_at",
+    "country",
+    "sea_area",
+    "severity",
+    "confidence",
+    "source_reliability",
+    "information_credibility",
+)
+NULLABLE_FIELDS = frozenset({"sea_area", "location"})
+
+
 def update_report(
     session: Session, *, principal: Principal, report_id: str, data: ReportUpdate
 ) -> Report:
-    """Apply a partial update as a new full version."""
+    """Apply a partial update as a new full version; an update that changes nothing adds none."""
     report = _for_change(session, principal=principal, report_id=report_id)
     if report.revoked:
         raise Forbidden("A revoked report cannot be edited.")
-    _check_fields(session, data)
     given = data.model_dump(exclude_unset=True)
+    for name, value in given.items():
+        if value is None and name not in NULLABLE_FIELDS:
+            raise ValidationError.field(name, "may not be null.")
+    _check_fields(session, data)
     tlp = data.tlp or report.tlp
-    # A new marking without a new distribution starts from none: never wider than asked.
-    names = given.get("distribution", report.distribution if data.tlp is None else {})
+    names = _distribution_after(report, given, tlp)
     dist = sharing.resolve_distribution(session, tlp, names)
-    for name in (
-        "title",
-        "category",
-        "description",
-        "occurred_at",
-        "country",
-        "sea_area",
-        "severity",
-        "confidence",
-        "source_reliability",
-        "information_credibility",
-    ):
+    observables = observables_of(session, [report.id])[report.id]
+    before = snapshot(report, observables)
+    for name in SCALAR_FIELDS:
         if name in given:
-            if given[name] is None and name not in ("sea_area",):
-                raise ValidationError.field(name, "may not be null.")
             setattr(report, name, getattr(data, name))
     if "location" in given:
         report.lat = data.location.lat if data.location else None
         report.lon = data.location.lon if data.location else None
-    report.tlp = tlp
-    report.distribution = _names(names)
-    observables = observables_of(session, [report.id])[report.id]
+    report.tlp, report.distribution = tlp, _names(names)
     if data.observables is not None:
         observables = [(o.type, o.value) for o in data.observables]
+    if snapshot(report, observables) == before:
+        return report
     return _new_version(session, report, observables, dist, principal, "report.update")
+
+
+def _distribution_after(report: Report, given: dict[str, Any], tlp: str) -> dict[str, Any]:
+    """The distribution an update leaves: the one given, else the current one.
+
+    A new marking without a new distribution starts from none, so a change of
+    marking never opens a report wider than its editor asked.
+    """
+    if "distribution" in given:
+        return dict(given["distribution"])
+    return dict(report.distribution) if tlp == report.tlp else {}
 
 
 def _names(names: dict[str, Sequence[str]]) -> dict[str, list[str]]:
@@ -381,8 +401,11 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         stamp, report_id = raw.split("|")
-        return datetime.fromisoformat(stamp), report_id
-    except (ValueError, UnicodeDecodeError) as exc:
+        when = datetime.fromisoformat(stamp)
+        if when.tzinfo is None:
+            raise ValueError("a cursor's time has an offset")
+        return when, report_id
+    except (ValueError, UnicodeDecodeError, OverflowError) as exc:
         raise ValidationError.field(
             "cursor", f"'{cursor}' is not a cursor this node issued."
         ) from exc

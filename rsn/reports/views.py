@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from sqlalchemy import select
@@ -27,6 +28,8 @@ from rsn.reports.schemas import (
     Revocation,
     Tlp,
     VersionRead,
+    in_utc_range,
+    no_control,
 )
 from rsn.sharing import Principal
 from rsn.store import utcnow
@@ -66,11 +69,15 @@ def _filters(
     until: datetime | None,
     observable: str | None,
 ) -> service.Filters:
-    for name, value in (("since", since), ("until", until)):
-        if value is not None and value.tzinfo is None:
-            raise ValidationError.field(
-                name, f"'{value.isoformat()}' needs a UTC offset (RFC 3339)."
-            )
+    """Query parameters checked as strictly as a body: offsets, ranges, no control bytes."""
+    for name, when in (("since", since), ("until", until)):
+        if when is not None and when.tzinfo is None:
+            message = f"'{when.isoformat()}' needs a UTC offset (RFC 3339)."
+            raise ValidationError.field(name, message)
+        _checked(name, in_utc_range, when)
+    texts = {"q": q, "category": category, "country": country, "observable": observable}
+    for name, value in texts.items():
+        _checked(name, no_control, value)
     return service.Filters(
         q=q,
         category=category,
@@ -80,6 +87,15 @@ def _filters(
         until=until,
         observable=observable,
     )
+
+
+def _checked(name: str, check: Callable[[Any], object], value: object) -> None:
+    if value is None:
+        return
+    try:
+        check(value)
+    except ValueError as exc:
+        raise ValidationError.field(name, f"{exc}.") from exc
 
 
 FilterQ = Annotated[
@@ -94,7 +110,7 @@ def create_report(
     data: ReportCreate,
     node: NodeDep,
     principal: PrincipalDep,
-    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
 ) -> ReportRead:
     """File a report; with an Idempotency-Key a retried POST creates nothing twice."""
     digest = hashlib.sha256(

@@ -18,7 +18,7 @@ from rsn.sharing.policy import (
     set_grants,
     visible,
 )
-from rsn.sharing.principal import for_user, from_token, may_change
+from rsn.sharing.principal import for_user, from_token, may_change, may_file
 
 __all__ = [
     "TLP_LEVELS",
@@ -33,6 +33,7 @@ __all__ = [
     "from_token",
     "item_keys",
     "may_change",
+    "may_file",
     "reader_keys",
     "resolve_distribution",
     "set_grants",

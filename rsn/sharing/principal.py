@@ -46,6 +46,11 @@ def from_token(session: Session, token: str) -> tuple[Principal, tokens.TokenChe
     return for_user(session, check.user), check
 
 
+def may_file(principal: Principal) -> bool:
+    """Analysts and duty officers file reports: the roles that may also correct them."""
+    return principal.role in EDITOR_ROLES
+
+
 def may_change(principal: Principal, *, originator_org_id: str) -> bool:
     """Analysts and duty officers of the originating organization edit and revoke."""
     return principal.organization_id == originator_org_id and principal.role in EDITOR_ROLES

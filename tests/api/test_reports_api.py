@@ -23,13 +23,39 @@ from tests.factories import Api, Person, World, api_for, bimstec_world, report_p
 STAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 PHONE = "+8801712345678"
 READ_FIELDS = {
-    "id", "version", "title", "category", "description", "occurred_at", "country", "location",
-    "sea_area", "severity", "confidence", "source_reliability", "information_credibility", "tlp",
-    "distribution", "observables", "originator", "source_identity", "created", "modified",
-    "revoked", "revoked_reason", "revoked_at", "correlations", "common_observables",
+    "id",
+    "version",
+    "title",
+    "category",
+    "description",
+    "occurred_at",
+    "country",
+    "location",
+    "sea_area",
+    "severity",
+    "confidence",
+    "source_reliability",
+    "information_credibility",
+    "tlp",
+    "distribution",
+    "observables",
+    "originator",
+    "source_identity",
+    "created",
+    "modified",
+    "revoked",
+    "revoked_reason",
+    "revoked_at",
+    "correlations",
+    "common_observables",
 }
-SNAPSHOT_FIELDS = READ_FIELDS - {"id", "version", "originator", "correlations",
-                                 "common_observables"}
+SNAPSHOT_FIELDS = READ_FIELDS - {
+    "id",
+    "version",
+    "originator",
+    "correlations",
+    "common_observables",
+}
 
 
 def dist(**names: list[str]) -> dict[str, list[str]]:
@@ -97,8 +123,11 @@ def test_create_returns_the_full_record_set_by_the_server(db: Database, tmp_path
     assert set(report) == READ_FIELDS
     assert response.headers["Location"] == f"/api/v1/reports/{report['id']}"
     assert report["version"] == 1
-    assert report["originator"] == {"user": "bd.analyst", "organization": "bd-cert",
-                                    "member_state": "BD"}
+    assert report["originator"] == {
+        "user": "bd.analyst",
+        "organization": "bd-cert",
+        "member_state": "BD",
+    }
     assert report["observables"] == [
         {"type": "phone-number", "value": PHONE},
         {"type": "domain-name", "value": "example.com"},
@@ -129,8 +158,15 @@ def test_defaults_fill_what_the_client_left_out(db: Database, tmp_path: Path) ->
     w = bimstec_world(db)
     api = api_for(db, tmp_path)
     body = report_payload(tlp="green", distribution=None)
-    for optional in ("description", "location", "sea_area", "source_reliability",
-                     "information_credibility", "distribution", "observables"):
+    for optional in (
+        "description",
+        "location",
+        "sea_area",
+        "source_reliability",
+        "information_credibility",
+        "distribution",
+        "observables",
+    ):
         del body[optional]
     response = api.post("/api/v1/reports", json=body, as_=w.people["bd.analyst"])
     assert response.status_code == 201, response.text
@@ -145,10 +181,12 @@ def test_idempotency_key_retried_post_creates_one_report(db: Database, tmp_path:
     w = bimstec_world(db)
     api = api_for(db, tmp_path)
     key = {"Idempotency-Key": "7c1e2f0a-retry"}
-    first = api.post("/api/v1/reports", json=report_payload(), headers=key,
-                     as_=w.people["bd.analyst"])
-    second = api.post("/api/v1/reports", json=report_payload(), headers=key,
-                      as_=w.people["bd.analyst"])
+    first = api.post(
+        "/api/v1/reports", json=report_payload(), headers=key, as_=w.people["bd.analyst"]
+    )
+    second = api.post(
+        "/api/v1/reports", json=report_payload(), headers=key, as_=w.people["bd.analyst"]
+    )
     assert first.status_code == 201, first.text
     assert second.status_code == 201, second.text
     assert second.json()["id"] == first.json()["id"]
@@ -157,13 +195,17 @@ def test_idempotency_key_retried_post_creates_one_report(db: Database, tmp_path:
     assert count(db, Report) == 1
     assert count(db, ReportVersion) == 1
     with db.session() as s:
-        creations = s.scalar(select(func.count()).select_from(AuditRecord)
-                             .where(AuditRecord.action == "report.create"))
+        creations = s.scalar(
+            select(func.count())
+            .select_from(AuditRecord)
+            .where(AuditRecord.action == "report.create")
+        )
     assert creations == 1
 
     # A key belongs to the user who sent it: another user's same key files their own report.
-    other = api.post("/api/v1/reports", json=report_payload(), headers=key,
-                     as_=w.people["in.analyst"])
+    other = api.post(
+        "/api/v1/reports", json=report_payload(), headers=key, as_=w.people["in.analyst"]
+    )
     assert other.status_code == 201, other.text
     assert other.json()["id"] != first.json()["id"]
     assert count(db, Report) == 2
@@ -178,9 +220,11 @@ def test_update_by_originating_analyst_makes_version_2_with_full_history(
     w = bimstec_world(db)
     api = api_for(db, tmp_path)
     original = file(api, w.people["bd.analyst"])
-    response = api.patch(f"/api/v1/reports/{original['id']}",
-                         json={"title": "Trafficking ring: second number found", "confidence": 85},
-                         as_=w.people["bd.analyst"])
+    response = api.patch(
+        f"/api/v1/reports/{original['id']}",
+        json={"title": "Trafficking ring: second number found", "confidence": 85},
+        as_=w.people["bd.analyst"],
+    )
     assert response.status_code == 200, response.text
     updated = response.json()
     assert updated["version"] == 2
@@ -210,12 +254,15 @@ def test_update_by_originating_analyst_makes_version_2_with_full_history(
     assert listed(api, w.people["bd.analyst"], q="Bangladeshi") == set()
 
     # A duty officer of the originating organization may edit too.
-    by_duty = api.patch(f"/api/v1/reports/{original['id']}", json={"severity": "critical"},
-                        as_=w.people["bd.duty"])
+    by_duty = api.patch(
+        f"/api/v1/reports/{original['id']}", json={"severity": "critical"}, as_=w.people["bd.duty"]
+    )
     assert by_duty.status_code == 200, by_duty.text
     assert by_duty.json()["version"] == 3
-    assert api.get(f"/api/v1/reports/{original['id']}/history",
-                   as_=w.people["mm.analyst"]).status_code == 404
+    assert (
+        api.get(f"/api/v1/reports/{original['id']}/history", as_=w.people["mm.analyst"]).status_code
+        == 404
+    )
 
 
 def test_update_changes_observables_marking_and_correlation_index(
@@ -224,26 +271,39 @@ def test_update_changes_observables_marking_and_correlation_index(
     w = bimstec_world(db)
     api = api_for(db, tmp_path)
     mine = file(api, w.people["bd.analyst"])
-    theirs = file(api, w.people["in.analyst"], country="IN",
-                  distribution=dist(member_states=["BD"]),
-                  observables=[{"type": "domain-name", "value": "recruit-jobs.example"}])
+    theirs = file(
+        api,
+        w.people["in.analyst"],
+        country="IN",
+        distribution=dist(member_states=["BD"]),
+        observables=[{"type": "domain-name", "value": "recruit-jobs.example"}],
+    )
     response = api.patch(
         f"/api/v1/reports/{mine['id']}",
-        json={"tlp": "amber+strict", "distribution": {"organizations": ["mm-cert"]},
-              "observables": [{"type": "domain-name", "value": "Recruit-Jobs.Example."}]},
+        json={
+            "tlp": "amber+strict",
+            "distribution": {"organizations": ["mm-cert"]},
+            "observables": [{"type": "domain-name", "value": "Recruit-Jobs.Example."}],
+        },
         as_=w.people["bd.analyst"],
     )
     assert response.status_code == 200, response.text
-    assert response.json()["observables"] == [{"type": "domain-name",
-                                               "value": "recruit-jobs.example"}]
+    assert response.json()["observables"] == [
+        {"type": "domain-name", "value": "recruit-jobs.example"}
+    ]
     assert response.json()["distribution"] == dist(organizations=["mm-cert"])
     # Now shared with mm-cert only: India no longer sees it, Myanmar does.
     assert api.get(f"/api/v1/reports/{mine['id']}", as_=w.people["in.analyst"]).status_code == 404
     assert read(api, w.people["mm.analyst"], mine["id"])["version"] == 2
     # Its new observable correlates for the originator with India's report.
     correlations = read(api, w.people["bd.analyst"], mine["id"])["correlations"]
-    assert correlations == [{"report_id": theirs["id"], "observable_type": "domain-name",
-                             "value": "recruit-jobs.example"}]
+    assert correlations == [
+        {
+            "report_id": theirs["id"],
+            "observable_type": "domain-name",
+            "value": "recruit-jobs.example",
+        }
+    ]
     assert listed(api, w.people["bd.analyst"], observable=PHONE) == set()
 
 
@@ -254,8 +314,11 @@ def test_update_that_repeats_the_marking_keeps_the_distribution(
     w = bimstec_world(db)
     api = api_for(db, tmp_path)
     report = file(api, w.people["bd.analyst"])  # amber to India
-    response = api.patch(f"/api/v1/reports/{report['id']}", json={"tlp": "amber", "confidence": 80},
-                         as_=w.people["bd.analyst"])
+    response = api.patch(
+        f"/api/v1/reports/{report['id']}",
+        json={"tlp": "amber", "confidence": 80},
+        as_=w.people["bd.analyst"],
+    )
     assert response.status_code == 200, response.text
     assert response.json()["distribution"] == dist(member_states=["IN"])
     assert read(api, w.people["in.analyst"], report["id"])["confidence"] == 80
@@ -266,13 +329,13 @@ def test_who_may_not_update_or_revoke(db: Database, tmp_path: Path) -> None:
     api = api_for(db, tmp_path)
     report = file(api, w.people["bd.analyst"])  # amber to India
     expected = {
-        "in.analyst": 403,   # reads it (India), another organization
-        "in.coast": 403,     # reads it (India), another organization
-        "bd.policy": 403,    # originating organization, but a policymaker
-        "bd.admin": 403,     # originating organization, node administrator: no override
-        "mm.analyst": 404,   # cannot read it: answered as if absent
-        "bd.police": 404,    # same state, another organization, not in the distribution
-        "in.watch": 404,     # an Indian CSO observer: state distribution is for agencies
+        "in.analyst": 403,  # reads it (India), another organization
+        "in.coast": 403,  # reads it (India), another organization
+        "bd.policy": 403,  # originating organization, but a policymaker
+        "bd.admin": 403,  # originating organization, node administrator: no override
+        "mm.analyst": 404,  # cannot read it: answered as if absent
+        "bd.police": 404,  # same state, another organization, not in the distribution
+        "in.watch": 404,  # an Indian CSO observer: state distribution is for agencies
     }
     path = f"/api/v1/reports/{report['id']}"
     for username, status in expected.items():
@@ -283,10 +346,14 @@ def test_who_may_not_update_or_revoke(db: Database, tmp_path: Path) -> None:
         assert revoked.status_code == status, (username, revoked.text)
         assert changed.json()["errors"] == [] and revoked.json()["errors"] == []
     hidden = api.patch(path, json={"title": "Changed"}, as_=w.people["mm.analyst"])
-    absent = api.patch("/api/v1/reports/00000000-0000-4000-8000-000000000000",
-                       json={"title": "Changed"}, as_=w.people["mm.analyst"])
-    assert hidden.json()["detail"].replace(report["id"], "ID") == \
-        absent.json()["detail"].replace("00000000-0000-4000-8000-000000000000", "ID")
+    absent = api.patch(
+        "/api/v1/reports/00000000-0000-4000-8000-000000000000",
+        json={"title": "Changed"},
+        as_=w.people["mm.analyst"],
+    )
+    assert hidden.json()["detail"].replace(report["id"], "ID") == absent.json()["detail"].replace(
+        "00000000-0000-4000-8000-000000000000", "ID"
+    )
     assert read(api, w.people["bd.analyst"], report["id"])["version"] == 1
     assert count(db, ReportVersion) == 1
 
@@ -301,14 +368,23 @@ def test_revoke_keeps_readers_marks_revoked_and_stops_correlating(
     api = api_for(db, tmp_path)
     bd, india = w.people["bd.analyst"], w.people["in.analyst"]
     ours = file(api, bd)  # amber to India, phone PHONE
-    theirs = file(api, india, country="IN", distribution=dist(member_states=["BD"]),
-                  observables=[{"type": "phone-number", "value": "+880 1712 345678"}])
+    theirs = file(
+        api,
+        india,
+        country="IN",
+        distribution=dist(member_states=["BD"]),
+        observables=[{"type": "phone-number", "value": "+880 1712 345678"}],
+    )
     assert read(api, bd, theirs["id"])["correlations"] == [
-        {"report_id": ours["id"], "observable_type": "phone-number", "value": PHONE}]
+        {"report_id": ours["id"], "observable_type": "phone-number", "value": PHONE}
+    ]
     assert [c["report_id"] for c in read(api, india, ours["id"])["correlations"]] == [theirs["id"]]
 
-    response = api.post(f"/api/v1/reports/{ours['id']}/revoke",
-                        json={"reason": "Duplicate of an earlier report"}, as_=bd)
+    response = api.post(
+        f"/api/v1/reports/{ours['id']}/revoke",
+        json={"reason": "Duplicate of an earlier report"},
+        as_=bd,
+    )
     assert response.status_code == 200, response.text
     revoked = response.json()
     assert revoked["revoked"] is True
@@ -344,22 +420,52 @@ def test_revoke_keeps_readers_marks_revoked_and_stops_correlating(
 def _four_reports(api: Api, w: World) -> dict[str, str]:
     bd = w.people["bd.analyst"]
     return {
-        "R1": file(api, bd, title="Recruitment ring", category="organized-crime.human-trafficking",
-                   description="Victims moved through Cox's Bazar.", country="BD",
-                   occurred_at="2026-11-01T10:00:00Z",
-                   observables=[{"type": "phone-number", "value": "+880 1712-345678"}])["id"],
-        "R2": file(api, bd, title="Phishing wave", category="cyber.attack", country="IN",
-                   description="Credential harvesting against ministries.", tlp="green",
-                   distribution=dist(), occurred_at="2026-10-01T00:00:00Z",
-                   observables=[{"type": "domain-name", "value": "Phish-Login.Example.org."}])["id"],
-        "R3": file(api, bd, title="Seizure at the border", category="organized-crime.drug-trafficking",
-                   description="Methamphetamine tablets seized.", country="MM", tlp="clear",
-                   distribution=dist(), occurred_at="2026-09-15T00:00:00Z",
-                   observables=[])["id"],
-        "R4": file(api, bd, title="Boarding in the bay", category="maritime.piracy",
-                   description="Crew held for ransom.", country="BD", tlp="red",
-                   distribution=dist(users=["in.analyst"]), occurred_at="2026-08-01T00:00:00Z",
-                   observables=[{"type": "vessel-imo", "value": "9074729"}])["id"],
+        "R1": file(
+            api,
+            bd,
+            title="Recruitment ring",
+            category="organized-crime.human-trafficking",
+            description="Victims moved through Cox's Bazar.",
+            country="BD",
+            occurred_at="2026-11-01T10:00:00Z",
+            observables=[{"type": "phone-number", "value": "+880 1712-345678"}],
+        )["id"],
+        "R2": file(
+            api,
+            bd,
+            title="Phishing wave",
+            category="cyber.attack",
+            country="IN",
+            description="Credential harvesting against ministries.",
+            tlp="green",
+            distribution=dist(),
+            occurred_at="2026-10-01T00:00:00Z",
+            observables=[{"type": "domain-name", "value": "Phish-Login.Example.org."}],
+        )["id"],
+        "R3": file(
+            api,
+            bd,
+            title="Seizure at the border",
+            category="organized-crime.drug-trafficking",
+            description="Methamphetamine tablets seized.",
+            country="MM",
+            tlp="clear",
+            distribution=dist(),
+            occurred_at="2026-09-15T00:00:00Z",
+            observables=[],
+        )["id"],
+        "R4": file(
+            api,
+            bd,
+            title="Boarding in the bay",
+            category="maritime.piracy",
+            description="Crew held for ransom.",
+            country="BD",
+            tlp="red",
+            distribution=dist(users=["in.analyst"]),
+            occurred_at="2026-08-01T00:00:00Z",
+            observables=[{"type": "vessel-imo", "value": "9074729"}],
+        )["id"],
     }
 
 
@@ -425,8 +531,13 @@ def test_list_and_search_show_each_reader_only_what_was_shared(
     assert listed(api, myanmar) == {r["R2"], r["R3"]}
     assert listed(api, watch) == {r["R3"]}  # observers read TLP:CLEAR only
     assert listed(api, w.people["bd.police"]) == {r["R2"], r["R3"]}
-    for hidden_query in ({"q": "Bazar"}, {"observable": PHONE}, {"q": "ransom"},
-                         {"observable": "IMO 9074729"}, {"category": "maritime"}):
+    for hidden_query in (
+        {"q": "Bazar"},
+        {"observable": PHONE},
+        {"q": "ransom"},
+        {"observable": "IMO 9074729"},
+        {"category": "maritime"},
+    ):
         assert listed(api, myanmar, **hidden_query) == set(), hidden_query
     assert listed(api, india, q="ransom") == {r["R4"]}
     assert listed(api, watch, q="phish") == set()
@@ -476,8 +587,12 @@ def test_counts_by_field_count_only_live_visible_reports(db: Database, tmp_path:
     file(api, bd, country="IN", tlp="green", distribution=dist())
     file(api, bd, country="MM", tlp="clear", distribution=dist())
     gone = file(api, bd, country="LK")
-    assert api.post(f"/api/v1/reports/{gone['id']}/revoke", json={"reason": "Filed in error"},
-                    as_=bd).status_code == 200
+    assert (
+        api.post(
+            f"/api/v1/reports/{gone['id']}/revoke", json={"reason": "Filed in error"}, as_=bd
+        ).status_code
+        == 200
+    )
 
     def counts(who: str, **params: str) -> dict[str, int]:
         response = api.get("/api/v1/reports/counts", params=params, as_=w.people[who])
@@ -516,7 +631,8 @@ def test_common_values_stop_correlating_per_reader(db: Database, tmp_path: Path)
         seen = read(api, india, report_id)
         assert seen["common_observables"] == []
         assert seen["correlations"] == [
-            {"report_id": other, "observable_type": "phone-number", "value": PHONE}]
+            {"report_id": other, "observable_type": "phone-number", "value": PHONE}
+        ]
     assert api.get(f"/api/v1/reports/{internal[0]}", as_=india).status_code == 404
 
     # The same store under the default threshold (20): everything correlates.
@@ -544,10 +660,16 @@ def test_healthz_and_openapi(db: Database, tmp_path: Path) -> None:
 def test_registry_reads(db: Database, tmp_path: Path) -> None:
     w = bimstec_world(db)
     with db.session(write=True) as s:
-        group = registry.create_sharing_group(s, slug="bay-of-bengal", name="Bay of Bengal",
-                                              owner=w.orgs["bd-cert"])
-        registry.set_group_members(s, group=group, acting_org=w.orgs["bd-cert"],
-                                   organizations=[w.orgs["in-coastguard"]], member_states=["MM"])
+        group = registry.create_sharing_group(
+            s, slug="bay-of-bengal", name="Bay of Bengal", owner=w.orgs["bd-cert"]
+        )
+        registry.set_group_members(
+            s,
+            group=group,
+            acting_org=w.orgs["bd-cert"],
+            organizations=[w.orgs["in-coastguard"]],
+            member_states=["MM"],
+        )
     api = api_for(db, tmp_path)
     analyst = w.people["bd.analyst"]
 
@@ -560,23 +682,41 @@ def test_registry_reads(db: Database, tmp_path: Path) -> None:
     assert {s["code"] for s in states} == {"BD", "BT", "IN", "MM", "NP", "LK", "TH"}
     assert {"code": "BD", "name": "Bangladesh"} in states
     orgs = {o["slug"]: o for o in get("organizations")}
-    assert {"bd-cert", "bd-police", "in-cert", "in-coastguard", "mm-cert", "in-watch",
-            "bimstec-secretariat"} <= set(orgs)
+    assert {
+        "bd-cert",
+        "bd-police",
+        "in-cert",
+        "in-coastguard",
+        "mm-cert",
+        "in-watch",
+        "bimstec-secretariat",
+    } <= set(orgs)
     assert orgs["in-watch"]["type"] == "cso" and orgs["in-watch"]["member_state"] == "IN"
-    assert get("sharing-groups") == [{"slug": "bay-of-bengal", "name": "Bay of Bengal",
-                                      "owner": "bd-cert", "organizations": ["in-coastguard"],
-                                      "member_states": ["MM"]}]
+    assert get("sharing-groups") == [
+        {
+            "slug": "bay-of-bengal",
+            "name": "Bay of Bengal",
+            "owner": "bd-cert",
+            "organizations": ["in-coastguard"],
+            "member_states": ["MM"],
+        }
+    ]
     taxonomy = get("taxonomy")
     assert taxonomy["version"]
     assert {"organized-crime", "organized-crime.human-trafficking", "maritime.piracy"} <= {
-        c["id"] for c in taxonomy["categories"]}
+        c["id"] for c in taxonomy["categories"]
+    }
     users = {u["username"]: u["organization"] for u in get("users")}
     assert users == {name: p.org.slug for name, p in w.people.items()}
     watch = api.get("/api/v1/users", as_=w.people["in.watch"])
     assert watch.status_code == 403, watch.text
     assert get("me", w.people["in.coast"]) == {
-        "username": "in.coast", "display_name": "In.Coast", "organization": "in-coastguard",
-        "role": "analyst", "member_state": "IN"}
+        "username": "in.coast",
+        "display_name": "In.Coast",
+        "organization": "in-coastguard",
+        "role": "analyst",
+        "member_state": "IN",
+    }
     assert get("me", w.people["in.watch"])["role"] == "observer"
     for path in ("me", "member-states", "organizations", "sharing-groups", "taxonomy", "users"):
         assert api.get(f"/api/v1/{path}").status_code == 401, path
@@ -599,12 +739,17 @@ def test_audience_of_amber_to_india(db: Database, tmp_path: Path) -> None:
     assert amber["user_count"] == 6  # four at bd-cert, one each at in-cert and in-coastguard
 
     red = audience("bd.analyst", {"tlp": "red", "distribution": {"users": ["mm.analyst"]}})
-    assert red == {"member_states": ["BD", "MM"], "organizations": ["bd-cert", "mm-cert"],
-                   "user_count": 2}
+    assert red == {
+        "member_states": ["BD", "MM"],
+        "organizations": ["bd-cert", "mm-cert"],
+        "user_count": 2,
+    }
     green = audience("bd.analyst", {"tlp": "green"})
     assert green["user_count"] == len(w.people) - 1  # every user but the observer
-    refused = api.post("/api/v1/sharing/audience",
-                       json={"tlp": "green", "distribution": {"member_states": ["IN"]}},
-                       as_=w.people["bd.analyst"])
+    refused = api.post(
+        "/api/v1/sharing/audience",
+        json={"tlp": "green", "distribution": {"member_states": ["IN"]}},
+        as_=w.people["bd.analyst"],
+    )
     assert refused.status_code == 422
     assert [e["field"] for e in refused.json()["errors"]] == ["distribution.member_states"]
