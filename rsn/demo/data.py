@@ -30,16 +30,30 @@ _M = TypeVar("_M", bound=BaseModel)
 
 # Placeholders every template may use; observables add theirs (see OBSERVABLE_KEYS).
 CONTEXT_KEYS = frozenset(
-    "place state neighbour sea agency n n2 kg nm hour mag pct vessel vessel_name syndicate"
-    " cluster sector drug wildlife name description".split()
-)
+    {
+        "place", "state", "neighbour", "sea", "agency", "name", "description",
+        "n", "n2", "kg", "nm", "hour", "mag", "pct",
+        "vessel", "vessel_name", "syndicate", "cluster", "sector", "drug", "wildlife",
+    }
+)  # fmt: skip
 OBSERVABLE_KEYS = {
-    "phone-number": "phone", "domain-name": "domain", "url": "url", "email-addr": "email",
-    "ipv4-addr": "ip", "ipv6-addr": "ipv6", "file-sha256": "sha256", "file-md5": "md5",
-    "file-sha1": "sha1", "vessel-imo": "imo", "vessel-mmsi": "mmsi", "vehicle-plate": "plate",
-    "person-name": "person", "group-name": "group", "crypto-wallet": "wallet",
+    "phone-number": "phone",
+    "domain-name": "domain",
+    "url": "url",
+    "email-addr": "email",
+    "ipv4-addr": "ip",
+    "ipv6-addr": "ipv6",
+    "file-sha256": "sha256",
+    "file-md5": "md5",
+    "file-sha1": "sha1",
+    "vessel-imo": "imo",
+    "vessel-mmsi": "mmsi",
+    "vehicle-plate": "plate",
+    "person-name": "person",
+    "group-name": "group",
+    "crypto-wallet": "wallet",
     "bank-account": "account",
-}  # fmt: skip
+}
 
 
 def _check_role(role: str) -> str:
@@ -122,13 +136,15 @@ class Cast(_Strict):
         """Sharing groups `org` belongs to, by name or as a government agency of a state."""
         by_state = org.type == "government-agency"
         return [
-            g.slug for g in self.sharing_groups
+            g.slug
+            for g in self.sharing_groups
             if org.slug in g.organizations or (by_state and org.state in g.member_states)
-        ]  # fmt: skip
+        ]
 
 
 def _check_group(i: int, group: GroupSpec, orgs: set[str], users: dict[str, UserSpec]) -> None:
-    for field, slug in [("owner", group.owner), *(("organizations", o) for o in group.organizations)]:
+    named = [("owner", group.owner), *(("organizations", o) for o in group.organizations)]
+    for field, slug in named:
         if slug not in orgs:
             raise FieldIssue(("sharing_groups", i, field), f"{slug!r} is not an organization")
     if group.by not in users or users[group.by].org != group.owner:
@@ -260,8 +276,9 @@ def _check_templates(cid: str, spec: CategorySpec) -> None:
     allowed = CONTEXT_KEYS | {OBSERVABLE_KEYS[t] for t in spec.observables}
     for i, template in enumerate(spec.reports):
         for name in ("title", "detail"):
-            _check_placeholders(("categories", cid, "reports", i, name), getattr(template, name),
-                                allowed)
+            _check_placeholders(
+                ("categories", cid, "reports", i, name), getattr(template, name), allowed
+            )
 
 
 # --- storylines.yaml ------------------------------------------------------------

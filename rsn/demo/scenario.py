@@ -41,16 +41,17 @@ from rsn.demo.data import (
 )
 from rsn.registry.service import country_name
 from rsn.registry.taxonomy import Category
-from rsn.reports.schemas import ReportCreate, ReportUpdate
+from rsn.reports.schemas import Credibility, Reliability, ReportCreate, ReportUpdate
 
 REPORTS = 300
 DAYS = 90
 UPDATE_SHARE = 0.07
 OPTIONAL_SHARE = 0.35
 SEVERITIES = ("low", "medium", "high", "critical")
-RELIABILITY = {"A": 1.0, "B": 4.0, "C": 4.0, "D": 2.0, "E": 0.5, "F": 1.5}
-CREDIBILITY = {"1": 1.0, "2": 4.0, "3": 4.0, "4": 2.0, "5": 0.5, "6": 1.0}
-CONFIDENCE = {"1": 90, "2": 75, "3": 60, "4": 40, "5": 20, "6": 50}
+# Admiralty grading: how often each grade is given, and the confidence it suggests.
+RELIABILITY: dict[Reliability, float] = {"A": 1, "B": 4, "C": 4, "D": 2, "E": 0.5, "F": 1.5}
+CREDIBILITY: dict[Credibility, float] = {"1": 1, "2": 4, "3": 4, "4": 2, "5": 0.5, "6": 1}
+CONFIDENCE: dict[Credibility, int] = {"1": 90, "2": 75, "3": 60, "4": 40, "5": 20, "6": 50}
 # A category no beat covers (a region pack's own) still gets a report, in plain words.
 GENERIC = CategorySpec(
     reports=(
@@ -86,9 +87,9 @@ def plan(
     planner = _Planner(cast(), places(), scenario(), rng, now)
     items = [planner.storyline(s) for s in storylines()]
     items += [planner.covering(c) for c in leaves(categories)]
-    by_id = {c.id: c for c in categories}
+    menu = planner.menu({c.id: c for c in categories})
     while len(items) < total:
-        items.append(planner.filler(by_id))
+        items.append(planner.filler(menu))
     items = planner.follow_ups(items)
     return sorted(items, key=lambda p: p.data.occurred_at)
 
@@ -115,14 +116,21 @@ class _Planner:
         spec = self.scenario.categories.get(s.category, GENERIC)
         at_sea = spec.where == "sea" or org.kind == "maritime"
         body = {
-            "title": s.title, "category": s.category, "description": s.description,
-            "occurred_at": self.now - timedelta(days=s.days_ago), "country": state,
-            "location": self._location(place, at_sea), "sea_area": place.sea if at_sea else None,
-            "severity": s.severity, "confidence": s.confidence,
-            "source_reliability": s.reliability, "information_credibility": s.credibility,
-            "tlp": s.tlp, "distribution": s.distribution,
+            "title": s.title,
+            "category": s.category,
+            "description": s.description,
+            "occurred_at": self.now - timedelta(days=s.days_ago),
+            "country": state,
+            "location": self._location(place, at_sea),
+            "sea_area": place.sea if at_sea else None,
+            "severity": s.severity,
+            "confidence": s.confidence,
+            "source_reliability": s.reliability,
+            "information_credibility": s.credibility,
+            "tlp": s.tlp,
+            "distribution": s.distribution,
             "observables": [o.model_dump() for o in s.observables],
-        }  # fmt: skip
+        }
         update = None
         if s.update is not None:
             changes = {"description": f"{s.description}\n\n{s.update.note}"}
@@ -134,25 +142,32 @@ class _Planner:
         """A report in `category` from an agency whose beat it is (else the secretariat)."""
         spec = self.scenario.categories.get(category.id, GENERIC)
         orgs = [
-            o for o in self.cast.organizations
+            o
+            for o in self.cast.organizations
             if category.id in self.scenario.beats[o.kind] and self._sites(o, spec)
-        ]  # fmt: skip
+        ]
         org = self.rng.choice(orgs) if orgs else self.cast.org(self.secretariat)
         return self._compose(org, category, spec)
 
-    def filler(self, categories: dict[str, Category]) -> Planned:
-        """A report from an agency picked by volume, on its own beat."""
-        orgs = self.cast.organizations
-        weights = [self.scenario.volume[o.kind] for o in orgs]
-        while True:
-            org = self.rng.choices(orgs, weights)[0]
+    def menu(self, categories: dict[str, Category]) -> list[tuple[OrgSpec, Category, float]]:
+        """Every (agency, category) a filler report may be, weighted by volume, then beat."""
+        rows = []
+        for org in self.cast.organizations:
             beat = {
-                cid: w for cid, w in self.scenario.beats[org.kind].items()
+                cid: w
+                for cid, w in self.scenario.beats[org.kind].items()
                 if cid in categories and self._sites(org, self.scenario.categories[cid])
-            }  # fmt: skip
-            if beat:
-                cid = self.rng.choices(list(beat), list(beat.values()))[0]
-                return self._compose(org, categories[cid], self.scenario.categories[cid])
+            }
+            share = self.scenario.volume[org.kind] / (sum(beat.values()) or 1)
+            rows += [(org, categories[cid], w * share) for cid, w in beat.items()]
+        if not rows:
+            raise ValueError("no agency of cast.yaml has a category of this node on its beat")
+        return rows
+
+    def filler(self, menu: Sequence[tuple[OrgSpec, Category, float]]) -> Planned:
+        """A report from an agency picked by volume, on its own beat."""
+        org, category, _ = self.rng.choices(menu, [weight for *_, weight in menu])[0]
+        return self._compose(org, category, self.scenario.categories[category.id])
 
     def follow_ups(self, items: list[Planned]) -> list[Planned]:
         """A second version for a few generated reports; two are revoked instead."""
@@ -176,9 +191,11 @@ class _Planner:
         regional = org.kind in ("regional", "cso")
         states = list(self.places.places) if regional else [org.state]
         return [
-            (state, place) for state in states for place in self.places.places.get(state, ())
+            (state, place)
+            for state in states
+            for place in self.places.places.get(state, ())
             if where == "any" or (place.sea if where == "sea" else place.border)
-        ]  # fmt: skip
+        ]
 
     def _compose(self, org: OrgSpec, category: Category, spec: CategorySpec) -> Planned:
         rng = self.rng
@@ -188,7 +205,7 @@ class _Planner:
         kinds = list(spec.observables) + [k for k in spec.optional if rng.random() < OPTIONAL_SHARE]
         found = selectors.make_all(rng, kinds, selectors.Where(state, self.scenario.vocabulary))
         context |= {OBSERVABLE_KEYS[k]: v for k, v in found.items()}
-        sources: dict[str, float] = dict(self.scenario.reliability.get(org.kind, RELIABILITY))
+        sources = self.scenario.reliability.get(org.kind, RELIABILITY)
         reliability = rng.choices(list(sources), list(sources.values()))[0]
         credibility = rng.choices(list(CREDIBILITY), list(CREDIBILITY.values()))[0]
         tlp, distribution = self._marking(org, state, self._near(state, place, at_sea))
@@ -198,14 +215,17 @@ class _Planner:
             "category": category.id,
             "description": self._description(org, template, context, reliability),
             "occurred_at": self.now - timedelta(days=rng.uniform(0.2, DAYS)),
-            "country": state, "location": self._location(place, at_sea),
+            "country": state,
+            "location": self._location(place, at_sea),
             "sea_area": place.sea if at_sea else None,
             "severity": rng.choices(SEVERITIES, spec.severity)[0],
             "confidence": max(5, min(99, CONFIDENCE[credibility] + rng.randint(-10, 10))),
-            "source_reliability": reliability, "information_credibility": credibility,
-            "tlp": tlp, "distribution": distribution,
+            "source_reliability": reliability,
+            "information_credibility": credibility,
+            "tlp": tlp,
+            "distribution": distribution,
             "observables": [{"type": k, "value": v} for k, v in found.items()],
-        }  # fmt: skip
+        }
         username = self.cast.editor_of(org.slug).username
         return Planned(username, ReportCreate.model_validate(body))
 
@@ -224,25 +244,34 @@ class _Planner:
         rng, words = self.rng, self.scenario.vocabulary
         neighbour = rng.choice(self._near(state, place, at_sea))
         return {
-            "place": place.name, "state": country_name(state) or state,
-            "neighbour": country_name(neighbour) or neighbour, "sea": place.sea or "Bay of Bengal",
-            "agency": org.name, "name": category.name, "description": category.description,
-            "n": str(rng.randint(2, 9)), "n2": str(rng.randint(12, 480)),
-            "kg": str(rng.randint(4, 300)), "nm": str(rng.randint(3, 60)),
+            "place": place.name,
+            "state": country_name(state) or state,
+            "neighbour": country_name(neighbour) or neighbour,
+            "sea": place.sea or "Bay of Bengal",
+            "agency": org.name,
+            "name": category.name,
+            "description": category.description,
+            "n": str(rng.randint(2, 9)),
+            "n2": str(rng.randint(12, 480)),
+            "kg": str(rng.randint(4, 300)),
+            "nm": str(rng.randint(3, 60)),
             "hour": f"{rng.randint(0, 23):02d}{rng.choice(('00', '15', '30', '45'))}",
-            "mag": f"{rng.uniform(4.6, 7.4):.1f}", "pct": str(rng.randint(2, 7) * 10),
-            "vessel": rng.choice(words.vessel), "vessel_name": rng.choice(words.vessel_name),
-            "syndicate": rng.choice(words.syndicate), "cluster": rng.choice(words.cluster),
-            "sector": rng.choice(words.sector), "drug": rng.choice(words.drug),
+            "mag": f"{rng.uniform(4.6, 7.4):.1f}",
+            "pct": str(rng.randint(2, 7) * 10),
+            "vessel": rng.choice(words.vessel),
+            "vessel_name": rng.choice(words.vessel_name),
+            "syndicate": rng.choice(words.syndicate),
+            "cluster": rng.choice(words.cluster),
+            "sector": rng.choice(words.sector),
+            "drug": rng.choice(words.drug),
             "wildlife": rng.choice(words.wildlife),
-        }  # fmt: skip
+        }
 
     def _description(
-        self, org: OrgSpec, template: Template, context: dict[str, str], reliability: str
+        self, org: OrgSpec, template: Template, context: dict[str, str], reliability: Reliability
     ) -> str:
         detail = _capitalised(template.detail.format_map(context))
-        notes: dict[str, str] = dict(self.scenario.source_notes)
-        source = notes.get(reliability, "")
+        source = self.scenario.source_notes.get(reliability, "")
         closing = self.rng.choice(self.scenario.closings[org.kind])
         return f"{detail} {source}\n\n{closing}".replace(" \n", "\n")
 
@@ -301,8 +330,10 @@ class _Planner:
         neighbour = rng.choice(self.places.neighbours.get(data.country, ("IN",)))
         note = change.note.format(neighbour=country_name(neighbour) or neighbour)
         step = SEVERITIES.index(data.severity) + change.severity
-        return ReportUpdate.model_validate({
-            "description": f"{data.description}\n\n{note}",
-            "confidence": max(5, min(99, data.confidence + change.confidence)),
-            "severity": SEVERITIES[max(0, min(3, step))],
-        })  # fmt: skip
+        return ReportUpdate.model_validate(
+            {
+                "description": f"{data.description}\n\n{note}",
+                "confidence": max(5, min(99, data.confidence + change.confidence)),
+                "severity": SEVERITIES[max(0, min(3, step))],
+            }
+        )

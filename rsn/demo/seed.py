@@ -93,9 +93,7 @@ def seed_node(db: Database, *, now: datetime, seed: int) -> list[Account]:
         report_ids = _reports(session, planned)
     with db.session(write=True) as session:
         _follow_ups(session, planned, report_ids)
-    return [
-        _account(cast.user(name), cast, passwords[name], issued[name]) for name in passwords
-    ]
+    return [_account(cast.user(name), cast, passwords[name], issued[name]) for name in passwords]
 
 
 def _account(user: data.UserSpec, cast: data.Cast, password: str, token: str) -> Account:
@@ -114,8 +112,12 @@ def _organizations(session: Session, cast: data.Cast) -> dict[str, Organization]
     """The pack's states and bodies, then every agency of the cast not already there."""
     pack = regionpacks.load(PACK)
     catalog.load_pack(session, pack)
-    audit.record(session, actor=ACTOR, action="region.load",
-                 detail={"slug": pack.slug, "version": pack.version})  # fmt: skip
+    audit.record(
+        session,
+        actor=ACTOR,
+        action="region.load",
+        detail={"slug": pack.slug, "version": pack.version},
+    )
     orgs = {o.slug: o for o in registry.get_organizations(session)}
     for spec in cast.organizations:
         if spec.slug in orgs:
@@ -123,8 +125,9 @@ def _organizations(session: Session, cast: data.Cast) -> dict[str, Organization]
         org = registry.create_organization(
             session, slug=spec.slug, name=spec.name, type=spec.type, member_state=spec.state
         )
-        audit.record(session, actor=ACTOR, action="org.create", item_ids=[org.id],
-                     detail={"slug": spec.slug})  # fmt: skip
+        audit.record(
+            session, actor=ACTOR, action="org.create", item_ids=[org.id], detail={"slug": spec.slug}
+        )
         orgs[spec.slug] = org
     return orgs
 
@@ -139,11 +142,20 @@ def _users(
     users = {}
     for spec in cast.users:
         user = registry.create_user(
-            session, username=spec.username, display_name=spec.name,
-            organization=orgs[spec.org], role=spec.role, password_hash=hashes.get(spec.username),
-        )  # fmt: skip
-        audit.record(session, actor=ACTOR, action="user.create", item_ids=[user.id],
-                     detail={"username": spec.username, "role": spec.role})  # fmt: skip
+            session,
+            username=spec.username,
+            display_name=spec.name,
+            organization=orgs[spec.org],
+            role=spec.role,
+            password_hash=hashes.get(spec.username),
+        )
+        audit.record(
+            session,
+            actor=ACTOR,
+            action="user.create",
+            item_ids=[user.id],
+            detail={"username": spec.username, "role": spec.role},
+        )
         users[spec.username] = user
     return users
 
@@ -153,8 +165,13 @@ def _tokens(session: Session, users: Mapping[str, User], names: Sequence[str]) -
     issued = {}
     for name in names:
         token = tokens.create(session, user=users[name], name=TOKEN_NAME)
-        audit.record(session, actor=ACTOR, action="token.create", item_ids=[token.id],
-                     detail={"username": name, "prefix": token.prefix})  # fmt: skip
+        audit.record(
+            session,
+            actor=ACTOR,
+            action="token.create",
+            item_ids=[token.id],
+            detail={"username": name, "prefix": token.prefix},
+        )
         issued[name] = token.token
     return issued
 
@@ -164,19 +181,30 @@ def _groups(session: Session, cast: data.Cast, orgs: Mapping[str, Organization])
     for spec in cast.sharing_groups:
         owner = orgs[spec.owner]
         group = registry.create_sharing_group(session, slug=spec.slug, name=spec.name, owner=owner)
-        audit.record(session, actor=ACTOR, action="group.create", item_ids=[group.id],
-                     detail={"slug": spec.slug, "owner": spec.owner})  # fmt: skip
+        audit.record(
+            session,
+            actor=ACTOR,
+            action="group.create",
+            item_ids=[group.id],
+            detail={"slug": spec.slug, "owner": spec.owner},
+        )
         registry.set_group_members(
-            session, group=group, acting_org=owner,
+            session,
+            group=group,
+            acting_org=owner,
             organizations=[orgs[slug] for slug in spec.organizations],
             member_states=spec.member_states,
-        )  # fmt: skip
+        )
         audit.record(
-            session, actor=f"{spec.by} for {spec.owner}", action="group.members",
+            session,
+            actor=f"{spec.by} for {spec.owner}",
+            action="group.members",
             item_ids=[group.id],
-            detail={"organizations": list(spec.organizations),
-                    "member_states": list(spec.member_states)},
-        )  # fmt: skip
+            detail={
+                "organizations": list(spec.organizations),
+                "member_states": list(spec.member_states),
+            },
+        )
 
 
 class _Principals:
@@ -206,8 +234,13 @@ def _follow_ups(session: Session, planned: Sequence[Planned], report_ids: Sequen
     principals = _Principals(session)
     for item, report_id in zip(planned, report_ids, strict=True):
         if item.update is not None:
-            reports.update_report(session, principal=principals[item.username],
-                                  report_id=report_id, data=item.update)  # fmt: skip
+            reports.update_report(
+                session, principal=principals[item.username], report_id=report_id, data=item.update
+            )
         if item.revoke is not None:
-            reports.revoke(session, principal=principals[item.username],
-                           report_id=report_id, reason=item.revoke)  # fmt: skip
+            reports.revoke(
+                session,
+                principal=principals[item.username],
+                report_id=report_id,
+                reason=item.revoke,
+            )

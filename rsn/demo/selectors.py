@@ -45,6 +45,8 @@ class Where:
 def phone(rng: random.Random, state: str) -> str:
     """A mobile number valid for `state`: its example number with the last digits varied."""
     example = phonenumbers.example_number_for_type(state, PhoneNumberType.MOBILE)
+    if example is None:
+        raise LookupError(f"libphonenumber has no example mobile number for {state!r}")
     national = phonenumbers.national_significant_number(example)
     for _ in range(20):
         digits = national[:-6] + "".join(rng.choice(string.digits) for _ in range(6))

@@ -27,7 +27,11 @@ def node_taxonomy(session: Session) -> Taxonomy:
 
 
 def category_ids(session: Session) -> frozenset[str]:
-    return node_taxonomy(session).ids()
+    """The node's category ids, read once per transaction (a bulk load files many reports)."""
+    cached = session.info.get("rsn_category_ids")
+    if cached is None:
+        cached = session.info["rsn_category_ids"] = node_taxonomy(session).ids()
+    return frozenset(cached)
 
 
 def packs(session: Session) -> list[RegionPackRecord]:
@@ -55,4 +59,5 @@ def load_pack(session: Session, pack: RegionPack) -> RegionPackRecord:
     else:
         record.name, record.version, record.content = pack.name, pack.version, content
     session.flush()
+    session.info.pop("rsn_category_ids", None)
     return record

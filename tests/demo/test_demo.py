@@ -79,9 +79,10 @@ def test_every_member_state_has_a_government_analyst_account(seeded: Seeded) -> 
     with seeded.db.session() as s:
         types = {o.slug: o.type for o in registry.get_organizations(s)}
     states = {
-        a.member_state for a in seeded.accounts
+        a.member_state
+        for a in seeded.accounts
         if a.role == "analyst" and types[a.organization] == "government-agency"
-    }  # fmt: skip
+    }
     assert states == set(regionpacks.load("bimstec").members)
 
 
@@ -101,7 +102,9 @@ def test_every_tlp_level_and_every_leaf_category_is_used(seeded: Seeded) -> None
 
 def test_some_reports_have_a_second_version_and_two_are_revoked(seeded: Seeded) -> None:
     with seeded.db.session() as s:
-        updated = s.scalar(select(func.count()).where(Report.version > 1, Report.revoked.is_(False)))
+        updated = s.scalar(
+            select(func.count()).where(Report.version > 1, Report.revoked.is_(False))
+        )
         revoked = list(s.scalars(select(Report).where(Report.revoked.is_(True))))
     assert updated is not None and updated >= 5
     assert len(revoked) == 2 and all(r.revoked_reason for r in revoked)
@@ -171,8 +174,9 @@ def test_listed_passwords_sign_in_and_unlisted_users_have_none(seeded: Seeded) -
     with seeded.db.session() as s:
         users = registry.get_users(s)
         analyst = next(a for a in seeded.accounts if a.role == "analyst")
-        assert registry.check_password(registry.get_user(s, username=analyst.username),
-                                       analyst.password)  # fmt: skip
+        assert registry.check_password(
+            registry.get_user(s, username=analyst.username), analyst.password
+        )
     assert all(u.password_hash is None for u in users if u.username not in listed)
     assert all(u.password_hash for u in users if u.username in listed)
 
@@ -194,11 +198,12 @@ def test_a_node_with_users_but_no_accounts_file_is_refused(
             org = registry.create_organization(
                 s, slug="bd-cert", name="BD CERT", type="government-agency", member_state="BD"
             )
-            registry.create_user(s, username="someone", display_name="Someone", organization=org,
-                                 role="analyst")  # fmt: skip
+            registry.create_user(
+                s, username="someone", display_name="Someone", organization=org, role="analyst"
+            )
     finally:
         db.dispose()
-    with pytest.raises(Conflict, match="demo-accounts.json' is missing"):
+    with pytest.raises(Conflict, match=r"demo-accounts\.json' is missing"):
         prepare(settings)
     assert not (tmp_path / ACCOUNTS_FILE).exists()
 
