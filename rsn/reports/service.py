@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,7 +25,7 @@ from rsn.registry import catalog
 from rsn.registry.models import Organization, User
 from rsn.registry.service import country_name
 from rsn.reports import search
-from rsn.reports.models import Counter, Report, ReportObservable, ReportVersion
+from rsn.reports.models import Counter, IdempotencyKey, Report, ReportObservable, ReportVersion
 from rsn.reports.schemas import ReportCreate, ReportUpdate
 from rsn.sharing import Principal
 from rsn.store import new_id, utcnow
@@ -129,6 +131,40 @@ def create(
     _write_version(session, report, observables, dist, principal, now)
     audit.record(session, actor=principal.username, action="report.create", item_ids=[report.id])
     return report
+
+
+def create_once(
+    session: Session, *, principal: Principal, data: ReportCreate, key: str | None
+) -> tuple[str, bool]:
+    """Create, or replay the report an earlier request with the same key created.
+
+    The key belongs to its user; the same key with a different body is refused,
+    since answering with the first report would hide that the second was lost.
+    """
+    if key is None:
+        return create(session, principal=principal, data=data).id, False
+    digest = hashlib.sha256(
+        json.dumps(data.model_dump(mode="json"), sort_keys=True).encode()
+    ).hexdigest()
+    seen = session.get(IdempotencyKey, (principal.user_id, key))
+    if seen is not None:
+        if seen.request_hash != digest:
+            raise ValidationError.field(
+                "Idempotency-Key", f"'{key}' was already used for a different report."
+            )
+        return seen.report_id, True
+    report_id = create(session, principal=principal, data=data).id
+    session.add(
+        IdempotencyKey(
+            user_id=principal.user_id,
+            key=key,
+            request_hash=digest,
+            report_id=report_id,
+            created=utcnow(),
+        )
+    )
+    session.flush()
+    return report_id, False
 
 
 def _write_version(

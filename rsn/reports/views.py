@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Query, Request, Response
-from sqlalchemy import select
+from fastapi import APIRouter, Header, Query, Response
 from sqlalchemy.exc import IntegrityError
 
 from rsn import audit
@@ -17,7 +14,6 @@ from rsn.api.deps import NodeDep, PrincipalDep
 from rsn.errors import Conflict, ValidationError
 from rsn.node import Node
 from rsn.reports import present, service
-from rsn.reports.models import IdempotencyKey
 from rsn.reports.schemas import (
     CountRow,
     Counts,
@@ -32,7 +28,6 @@ from rsn.reports.schemas import (
     no_control,
 )
 from rsn.sharing import Principal
-from rsn.store import utcnow
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
 
@@ -105,7 +100,6 @@ FilterQ = Annotated[
 
 @router.post("", status_code=201, response_model=ReportRead)
 def create_report(
-    request: Request,
     response: Response,
     data: ReportCreate,
     node: NodeDep,
@@ -113,42 +107,16 @@ def create_report(
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
 ) -> ReportRead:
     """File a report; with an Idempotency-Key a retried POST creates nothing twice."""
-    digest = hashlib.sha256(
-        json.dumps(data.model_dump(mode="json"), sort_keys=True).encode()
-    ).hexdigest()
     try:
         with node.db.session(write=True) as session:
-            if idempotency_key:
-                seen = session.scalar(
-                    select(IdempotencyKey).where(
-                        IdempotencyKey.user_id == principal.user_id,
-                        IdempotencyKey.key == idempotency_key,
-                    )
-                )
-                if seen is not None:
-                    if seen.request_hash != digest:
-                        raise ValidationError.field(
-                            "Idempotency-Key",
-                            f"'{idempotency_key}' was already used for a different report.",
-                        )
-                    response.headers["Idempotent-Replayed"] = "true"
-                    report_id = seen.report_id
-                else:
-                    report_id = service.create(session, principal=principal, data=data).id
-                    session.add(
-                        IdempotencyKey(
-                            user_id=principal.user_id,
-                            key=idempotency_key,
-                            request_hash=digest,
-                            report_id=report_id,
-                            created=utcnow(),
-                        )
-                    )
-            else:
-                report_id = service.create(session, principal=principal, data=data).id
+            report_id, replayed = service.create_once(
+                session, principal=principal, data=data, key=idempotency_key
+            )
     except IntegrityError as exc:
         raise Conflict("A request with this Idempotency-Key is in progress; retry it.") from exc
     node.chainer.poke()
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
     response.headers["Location"] = f"/api/v1/reports/{report_id}"
     return _read_one(node, principal, report_id)
 

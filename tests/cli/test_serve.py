@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from rsn import audit
 from rsn.store import Database
@@ -122,7 +123,14 @@ def test_demo_answers_within_20_seconds(tmp_path: Path) -> None:
         assert page.status_code == 200 and page.json()["items"]
     finally:
         stop(proc)
-    printed = proc.stdout.read().decode() if proc.stdout and not proc.stdout.closed else ""
-    del printed
-    verdict = audit.verify(Database(f"sqlite:///{data / 'rsn.sqlite3'}"))
-    assert verdict.ok, verdict
+    verify = [*RSN, "audit", "verify", "--data-dir", str(data)]
+    intact = subprocess.run(verify, capture_output=True, text=True, env=env)
+    assert intact.returncode == 0, intact.stdout + intact.stderr
+    db = Database(f"sqlite:///{data / 'rsn.sqlite3'}")
+    with db.engine.begin() as conn:
+        target = conn.execute(text("SELECT id FROM audit_log WHERE chain_seq = 10")).scalar_one()
+        conn.execute(text("UPDATE audit_log SET item_ids = '[]' WHERE id = :id"), {"id": target})
+    db.dispose()
+    broken = subprocess.run(verify, capture_output=True, text=True, env=env)
+    assert broken.returncode == 1
+    assert f"record {target}" in broken.stdout + broken.stderr
