@@ -15,11 +15,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from rsn.audit.models import AuditRecord
-from rsn.store import Database
+from rsn.store import Database, utcnow
 
 GENESIS = "0" * 64
 CHAIN_LOCK_ID = 0x52534E41  # "RSNA": the PostgreSQL advisory lock of the chainer
@@ -33,11 +33,16 @@ def record(
     action: str,
     item_ids: Iterable[str] = (),
     detail: dict[str, Any] | None = None,
-) -> AuditRecord:
+) -> None:
     """Append one record to the log, in the caller's transaction; ids, never content."""
-    row = AuditRecord(actor=actor, action=action, item_ids=list(item_ids), detail=detail or {})
-    session.add(row)
-    return row
+    row = {
+        "at": utcnow(),
+        "actor": actor,
+        "action": action,
+        "item_ids": list(item_ids),
+        "detail": detail or {},
+    }
+    session.connection().execute(insert(AuditRecord), [row])
 
 
 def canonical(row: AuditRecord) -> bytes:

@@ -224,7 +224,7 @@ class _Principals:
 def _reports(session: Session, planned: Sequence[Planned]) -> list[str]:
     principals = _Principals(session)
     return [
-        reports.create(session, principal=principals[item.username], data=item.data).id
+        reports.create(session, principal=principals[item.username], data=item.data)
         for item in planned
     ]
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from rsn.fusion.correlate import (
     DEFAULT_THRESHOLD,
     Correlations,
+    Indexed,
     Match,
     correlations,
     reindex,
 )
 
-__all__ = ["DEFAULT_THRESHOLD", "Correlations", "Match", "correlations", "reindex"]
+__all__ = ["DEFAULT_THRESHOLD", "Correlations", "Indexed", "Match", "correlations", "reindex"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from rsn.fusion.models import CorrelationEntry
@@ -36,22 +36,33 @@ class Correlations:
     common: list[tuple[str, str]]
 
 
-def reindex(
-    session: Session,
-    *,
-    report_id: str,
-    observables: Sequence[tuple[str, str]],
-    keys: frozenset[str],
-    live: bool,
-) -> None:
-    """Replace a report's index rows; a revoked report correlates with nothing."""
-    session.execute(delete(CorrelationEntry).where(CorrelationEntry.report_id == report_id))
-    if not live:
-        return
-    rows = {(t, v, k) for t, v in observables for k in keys}
-    session.add_all(
-        CorrelationEntry(type=t, value=v, key=k, report_id=report_id) for t, v, k in sorted(rows)
-    )
+@dataclass(frozen=True)
+class Indexed:
+    """One report's part of the index: its observables under each of its audience keys."""
+
+    report_id: str
+    observables: Sequence[tuple[str, str]]
+    keys: frozenset[str]
+    live: bool
+
+
+def reindex(session: Session, items: Sequence[Indexed], *, fresh: bool = False) -> None:
+    """Replace the reports' index rows; a revoked report correlates with nothing.
+
+    `fresh` says the reports are new, so there is nothing to clear first.
+    """
+    conn = session.connection()
+    if not fresh and items:
+        ids = [i.report_id for i in items]
+        conn.execute(delete(CorrelationEntry).where(CorrelationEntry.report_id.in_(ids)))
+    rows = [
+        {"type": t, "value": v, "key": k, "report_id": item.report_id}
+        for item in items
+        if item.live
+        for t, v, k in sorted({(t, v, k) for t, v in item.observables for k in item.keys})
+    ]
+    if rows:
+        conn.execute(insert(CorrelationEntry), rows)
 
 
 def correlations(

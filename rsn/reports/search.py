@@ -9,7 +9,8 @@ that the caller ANDs with the sharing filter, so hidden reports never match.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, column, func, literal, literal_column, select, table, text
 from sqlalchemy.dialects.postgresql import REGCONFIG
@@ -40,23 +41,34 @@ def _is_pg(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-def index(session: Session, *, report: Report, text_: str) -> None:
-    """Replace a report's search document."""
-    if _is_pg(session):
-        session.execute(
-            text(
-                "INSERT INTO report_search (report_id, document) "
-                "VALUES (:id, to_tsvector('simple', :doc)) "
-                "ON CONFLICT (report_id) DO UPDATE SET document = EXCLUDED.document"
-            ),
-            {"id": report.id, "doc": text_},
-        )
+@dataclass(frozen=True)
+class Document:
+    report_id: str
+    doc_id: int
+    text: str
+
+
+_PG_UPSERT = text(
+    "INSERT INTO report_search (report_id, document) "
+    "VALUES (:report_id, to_tsvector('simple', :text)) "
+    "ON CONFLICT (report_id) DO UPDATE SET document = EXCLUDED.document"
+)
+_FTS_DELETE = text("DELETE FROM report_fts WHERE rowid = :doc_id")
+_FTS_INSERT = text("INSERT INTO report_fts (rowid, document) VALUES (:doc_id, :text)")
+
+
+def index(session: Session, documents: Sequence[Document], *, fresh: bool) -> None:
+    """Replace reports' search documents (`fresh`: the reports are new)."""
+    if not documents:
         return
-    session.execute(text("DELETE FROM report_fts WHERE rowid = :id"), {"id": report.doc_id})
-    session.execute(
-        text("INSERT INTO report_fts (rowid, document) VALUES (:id, :doc)"),
-        {"id": report.doc_id, "doc": text_},
-    )
+    conn = session.connection()
+    params = [{"report_id": d.report_id, "doc_id": d.doc_id, "text": d.text} for d in documents]
+    if _is_pg(session):
+        conn.execute(_PG_UPSERT, params)
+        return
+    if not fresh:
+        conn.execute(_FTS_DELETE, params)
+    conn.execute(_FTS_INSERT, params)
 
 
 def terms(q: str) -> list[str]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, exists, func, insert, or_, select, text
 from sqlalchemy.orm import Session
 
 from rsn import audit, fusion, sharing
@@ -24,7 +24,7 @@ from rsn.observables import OBSERVABLE_TYPES, ObservableError, normalize
 from rsn.registry import catalog
 from rsn.registry.models import Organization, User
 from rsn.registry.service import country_name
-from rsn.reports import search
+from rsn.reports import rows, search
 from rsn.reports.models import Counter, IdempotencyKey, Report, ReportObservable, ReportVersion
 from rsn.reports.schemas import ReportCreate, ReportUpdate
 from rsn.sharing import Principal
@@ -60,19 +60,25 @@ class Loaded:
     disclosed_matches: list[str] = field(default_factory=list)
 
 
+_BUMP = text("UPDATE counters SET value = value + :n WHERE name = :name RETURNING value")
+
+
+def next_seqs(session: Session, n: int = 1) -> range:
+    """The next `n` commit-order numbers.
+
+    The counter row stays locked until the transaction ends, so transactions that
+    write reports take their numbers, and commit, one after another.
+    """
+    conn = session.connection()
+    last = conn.execute(_BUMP, {"n": n, "name": SEQ_COUNTER}).scalar()
+    if last is None:
+        conn.execute(insert(Counter), [{"name": SEQ_COUNTER, "value": n}])
+        last = n
+    return range(int(last) - n + 1, int(last) + 1)
+
+
 def next_seq(session: Session) -> int:
-    """The next commit-order number: the counter's row lock orders concurrent writers."""
-    value = session.execute(
-        update(Counter)
-        .where(Counter.name == SEQ_COUNTER)
-        .values(value=Counter.value + 1)
-        .returning(Counter.value)
-    ).scalar()
-    if value is None:
-        session.add(Counter(name=SEQ_COUNTER, value=1))
-        session.flush()
-        return 1
-    return int(value)
+    return next_seqs(session, 1)[0]
 
 
 def _check_fields(session: Session, data: ReportCreate | ReportUpdate) -> None:
@@ -86,6 +92,16 @@ def _check_fields(session: Session, data: ReportCreate | ReportUpdate) -> None:
         )
 
 
+@dataclass(frozen=True)
+class Filing:
+    """One report to file, by whom, and (for imports) from which source."""
+
+    principal: Principal
+    data: ReportCreate
+    source_identity: str | None = None
+    report_id: str | None = None
+
+
 def create(
     session: Session,
     *,
@@ -93,44 +109,75 @@ def create(
     data: ReportCreate,
     source_identity: str | None = None,
     report_id: str | None = None,
-) -> Report:
-    """Store a new report as version 1, with its grants, index rows and audit record."""
-    if not sharing.may_file(principal):
-        raise Forbidden(f"A {principal.role} may read reports but not file them.")
-    _check_fields(session, data)
-    dist = sharing.resolve_distribution(session, data.tlp, data.distribution.model_dump())
+) -> str:
+    """Store a new report as version 1, with its grants, index rows and audit record.
+
+    Returns the new id; reading the report back is the caller's choice.
+    """
+    [new] = create_many(session, [Filing(principal, data, source_identity, report_id)])
+    return new
+
+
+def create_many(session: Session, filings: Sequence[Filing]) -> list[str]:
+    """File many reports in a few multi-row statements: the path of bulk loads and imports.
+
+    Each filing is checked as a single create would be; any error rejects all.
+    """
+    for filing in filings:
+        if not sharing.may_file(filing.principal):
+            raise Forbidden(f"A {filing.principal.role} may read reports but not file them.")
+        _check_fields(session, filing.data)
+    dists = [
+        sharing.resolve_distribution(session, f.data.tlp, f.data.distribution.model_dump())
+        for f in filings
+    ]
     now = utcnow()
-    report = Report(
-        id=report_id or new_id(),
-        version=1,
-        title=data.title,
-        category=data.category,
-        description=data.description,
-        occurred_at=data.occurred_at,
-        country=data.country,
-        lat=data.location.lat if data.location else None,
-        lon=data.location.lon if data.location else None,
-        sea_area=data.sea_area,
-        severity=data.severity,
-        confidence=data.confidence,
-        source_reliability=data.source_reliability,
-        information_credibility=data.information_credibility,
-        tlp=data.tlp,
-        distribution=data.distribution.model_dump(),
-        originator_user_id=principal.user_id,
-        originator_org_id=principal.organization_id,
-        originator_state=principal.member_state,
-        source_identity=source_identity,
-        created=now,
-        modified=now,
-        revoked=False,
-    )
-    report.seq = report.doc_id = next_seq(session)
-    session.add(report)
-    observables = [(o.type, o.value) for o in data.observables]
-    _write_version(session, report, observables, dist, principal, now)
-    audit.record(session, actor=principal.username, action="report.create", item_ids=[report.id])
-    return report
+    seqs = next_seqs(session, len(filings))
+    values = [_new_values(f, seq, now) for f, seq in zip(filings, seqs, strict=True)]
+    rows.insert_reports(session, values)
+    versions = [
+        rows.Version(v, [(o.type, o.value) for o in f.data.observables], d, f.principal.user_id)
+        for f, v, d in zip(filings, values, dists, strict=True)
+    ]
+    rows.write_versions(session, versions, now=now, fresh=True)
+    for f, v in zip(filings, values, strict=True):
+        audit.record(
+            session, actor=f.principal.username, action="report.create", item_ids=[v["id"]]
+        )
+    return [str(v["id"]) for v in values]
+
+
+def _new_values(filing: Filing, seq: int, now: datetime) -> dict[str, Any]:
+    data, principal = filing.data, filing.principal
+    return {
+        "id": filing.report_id or new_id(),
+        "version": 1,
+        "seq": seq,
+        "doc_id": seq,
+        "title": data.title,
+        "category": data.category,
+        "description": data.description,
+        "occurred_at": data.occurred_at,
+        "country": data.country,
+        "lat": data.location.lat if data.location else None,
+        "lon": data.location.lon if data.location else None,
+        "sea_area": data.sea_area,
+        "severity": data.severity,
+        "confidence": data.confidence,
+        "source_reliability": data.source_reliability,
+        "information_credibility": data.information_credibility,
+        "tlp": data.tlp,
+        "distribution": data.distribution.model_dump(),
+        "originator_user_id": principal.user_id,
+        "originator_org_id": principal.organization_id,
+        "originator_state": principal.member_state,
+        "source_identity": filing.source_identity,
+        "created": now,
+        "modified": now,
+        "revoked": False,
+        "revoked_reason": None,
+        "revoked_at": None,
+    }
 
 
 def create_once(
@@ -142,7 +189,7 @@ def create_once(
     since answering with the first report would hide that the second was lost.
     """
     if key is None:
-        return create(session, principal=principal, data=data).id, False
+        return create(session, principal=principal, data=data), False
     digest = hashlib.sha256(
         json.dumps(data.model_dump(mode="json"), sort_keys=True).encode()
     ).hexdigest()
@@ -153,7 +200,7 @@ def create_once(
                 "Idempotency-Key", f"'{key}' was already used for a different report."
             )
         return seen.report_id, True
-    report_id = create(session, principal=principal, data=data).id
+    report_id = create(session, principal=principal, data=data)
     session.add(
         IdempotencyKey(
             user_id=principal.user_id,
@@ -165,80 +212,6 @@ def create_once(
     )
     session.flush()
     return report_id, False
-
-
-def _write_version(
-    session: Session,
-    report: Report,
-    observables: list[tuple[str, str]],
-    dist: sharing.Distribution,
-    principal: Principal,
-    now: datetime,
-) -> None:
-    """Everything derived from the current version: snapshot, grants, index, search."""
-    session.flush()
-    keys = sharing.item_keys(
-        report.tlp,
-        dist,
-        originator_user_id=report.originator_user_id,
-        originator_org_id=report.originator_org_id,
-    )
-    sharing.set_grants(session, report.id, keys)
-    session.query(ReportObservable).filter(ReportObservable.report_id == report.id).delete()
-    session.add_all(
-        ReportObservable(report_id=report.id, position=i, type=t, value=v)
-        for i, (t, v) in enumerate(observables)
-    )
-    fusion.reindex(
-        session, report_id=report.id, observables=observables, keys=keys, live=not report.revoked
-    )
-    search.index(
-        session,
-        report=report,
-        text_=search.document(report.title, report.description, [v for _, v in observables]),
-    )
-    session.add(
-        ReportVersion(
-            report_id=report.id,
-            version=report.version,
-            seq=report.seq,
-            date_added=now,
-            modified=report.modified,
-            submitted_by=principal.user_id,
-            snapshot=snapshot(report, observables),
-        )
-    )
-    session.flush()
-
-
-def snapshot(report: Report, observables: Sequence[tuple[str, str]]) -> dict[str, object]:
-    """A version as plain JSON: every field a reader may see, exactly as stored."""
-
-    def ts(value: datetime | None) -> str | None:
-        return None if value is None else value.isoformat(timespec="milliseconds")
-
-    return {
-        "title": report.title,
-        "category": report.category,
-        "description": report.description,
-        "occurred_at": ts(report.occurred_at),
-        "country": report.country,
-        "location": None if report.lat is None else {"lat": report.lat, "lon": report.lon},
-        "sea_area": report.sea_area,
-        "severity": report.severity,
-        "confidence": report.confidence,
-        "source_reliability": report.source_reliability,
-        "information_credibility": report.information_credibility,
-        "tlp": report.tlp,
-        "distribution": report.distribution,
-        "observables": [{"type": t, "value": v} for t, v in observables],
-        "source_identity": report.source_identity,
-        "created": ts(report.created),
-        "modified": ts(report.modified),
-        "revoked": report.revoked,
-        "revoked_reason": report.revoked_reason,
-        "revoked_at": ts(report.revoked_at),
-    }
 
 
 def get(session: Session, *, principal: Principal, report_id: str) -> Report:
@@ -303,7 +276,7 @@ def update_report(
     names = _distribution_after(report, given, tlp)
     dist = sharing.resolve_distribution(session, tlp, names)
     observables = observables_of(session, [report.id])[report.id]
-    before = snapshot(report, observables)
+    before = rows.snapshot(rows.values_of(report), observables)
     for name in SCALAR_FIELDS:
         if name in given:
             setattr(report, name, getattr(data, name))
@@ -313,7 +286,7 @@ def update_report(
     report.tlp, report.distribution = tlp, _names(names)
     if data.observables is not None:
         observables = [(o.type, o.value) for o in data.observables]
-    if snapshot(report, observables) == before:
+    if rows.snapshot(rows.values_of(report), observables) == before:
         return report
     return _new_version(session, report, observables, dist, principal, "report.update")
 
@@ -348,7 +321,9 @@ def _new_version(
     report.version += 1
     report.modified = max(now, report.modified)
     report.seq = next_seq(session)
-    _write_version(session, report, observables, dist, principal, now)
+    session.flush()
+    version = rows.Version(rows.values_of(report), observables, dist, principal.user_id)
+    rows.write_versions(session, [version], now=now, fresh=False)
     audit.record(
         session,
         actor=principal.username,

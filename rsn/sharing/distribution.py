@@ -22,34 +22,48 @@ ALLOWED = {
 KEYS = ("member_states", "organizations", "sharing_groups", "users")
 
 
-def resolve(session: Session, tlp: str, names: dict[str, Sequence[str]]) -> Distribution:
-    """Ids for a distribution given by names; 422 naming the first entry that is wrong."""
-    problems: list[FieldProblem] = []
+LOOKUPS: dict[str, Any] = {
+    "member_states": (MemberState.code, MemberState.code),
+    "organizations": (Organization.slug, Organization.id),
+    "sharing_groups": (SharingGroup.slug, SharingGroup.id),
+    "users": (User.username, User.id),
+}
+
+
+def _marking_allows(tlp: str, names: dict[str, Sequence[str]]) -> None:
+    problems = []
     for key in KEYS:
         if names.get(key) and key not in ALLOWED[tlp]:
             allowed = ", ".join(sorted(ALLOWED[tlp])) or "no distribution at all"
-            problems.append(
-                FieldProblem(
-                    f"distribution.{key}",
-                    f"TLP:{tlp.upper()} takes {allowed}; '{key}' must be empty.",
-                )
-            )
+            message = f"TLP:{tlp.upper()} takes {allowed}; '{key}' must be empty."
+            problems.append(FieldProblem(f"distribution.{key}", message))
     if problems:
         raise ValidationError(problems)
-    lookups: dict[str, Any] = {
-        "member_states": (MemberState.code, MemberState.code),
-        "organizations": (Organization.slug, Organization.id),
-        "sharing_groups": (SharingGroup.slug, SharingGroup.id),
-        "users": (User.username, User.id),
-    }
+
+
+def _ids(session: Session, key: str, entries: list[str]) -> dict[str, str]:
+    """Names to ids, remembered for the transaction: a bulk load names the same few often.
+
+    Only names found are remembered; registry entries are never deleted, so a hit
+    stays true for the rest of the transaction.
+    """
+    known: dict[str, str] = session.info.setdefault("rsn_distribution_ids", {}).setdefault(key, {})
+    missing = [e for e in entries if e not in known]
+    if missing:
+        name_col, id_col = LOOKUPS[key]
+        query = select(name_col.label("name"), id_col.label("id")).where(name_col.in_(missing))
+        known.update({row.name: row.id for row in session.execute(query)})
+    return {e: known[e] for e in entries if e in known}
+
+
+def resolve(session: Session, tlp: str, names: dict[str, Sequence[str]]) -> Distribution:
+    """Ids for a distribution given by names; 422 naming every entry that is wrong."""
+    _marking_allows(tlp, names)
+    problems: list[FieldProblem] = []
     resolved: dict[str, tuple[str, ...]] = {}
     for key in KEYS:
         entries = list(names.get(key) or [])
-        name_col, id_col = lookups[key]
-        found: dict[str, str] = {}
-        if entries:
-            query = select(name_col.label("name"), id_col.label("id")).where(name_col.in_(entries))
-            found = {row.name: row.id for row in session.execute(query)}
+        found = _ids(session, key, entries) if entries else {}
         for i, entry in enumerate(entries):
             if entry not in found:
                 kind = key.removesuffix("s").replace("_", " ")

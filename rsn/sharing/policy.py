@@ -19,10 +19,21 @@ for queries; `audience` states it over the user table for "who will see this".
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, SQLColumnExpression, and_, exists, false, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    SQLColumnExpression,
+    and_,
+    delete,
+    exists,
+    false,
+    func,
+    insert,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Session
 
 from rsn.registry.models import Organization, SharingGroupMember, User
@@ -182,10 +193,17 @@ def audience(session: Session, keys: frozenset[str]) -> Audience:
     return Audience(member_states=list(states), organizations=list(orgs), user_count=count)
 
 
-def set_grants(session: Session, item_id: str, keys: frozenset[str]) -> None:
-    """Replace an item's audience keys; called whenever its marking or distribution changes."""
-    session.query(SharingGrant).filter(SharingGrant.item_id == item_id).delete()
-    session.add_all(SharingGrant(item_id=item_id, key=k) for k in sorted(keys))
+def set_grants(session: Session, grants: Mapping[str, frozenset[str]], *, fresh: bool) -> None:
+    """Replace items' audience keys, whenever their marking or distribution changes.
+
+    `fresh` says the items are new, so there is nothing to clear first.
+    """
+    conn = session.connection()
+    if not fresh and grants:
+        conn.execute(delete(SharingGrant).where(SharingGrant.item_id.in_(list(grants))))
+    rows = [{"item_id": item, "key": k} for item, keys in grants.items() for k in sorted(keys)]
+    if rows:
+        conn.execute(insert(SharingGrant), rows)
 
 
 def can_read(session: Session, principal: Principal, item_id: str) -> bool:

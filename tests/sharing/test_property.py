@@ -162,7 +162,7 @@ def _build(s: Any, spec: Spec) -> tuple[list[Organization], list[User], list[str
                 "distribution": names,
             }
         )
-        ids.append(reports.create(s, principal=author, data=data).id)
+        ids.append(reports.create(s, principal=author, data=data))
     for user, (_o, _r, disabled) in zip(users, spec.users, strict=True):
         user.disabled = disabled
     s.flush()
