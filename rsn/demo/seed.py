@@ -223,10 +223,8 @@ class _Principals:
 
 def _reports(session: Session, planned: Sequence[Planned]) -> list[str]:
     principals = _Principals(session)
-    return [
-        reports.create(session, principal=principals[item.username], data=item.data)
-        for item in planned
-    ]
+    filings = [reports.Filing(principals[item.username], item.data) for item in planned]
+    return reports.create_many(session, filings)
 
 
 def _follow_ups(session: Session, planned: Sequence[Planned], report_ids: Sequence[str]) -> None:
