@@ -44,14 +44,11 @@ from rich.table import Table
 from sqlalchemy import (
     ColumnElement,
     column,
-    delete,
     func,
-    insert,
     literal_column,
     select,
     table,
     text,
-    update,
 )
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
@@ -527,8 +524,17 @@ def latency(measure: str, reader: str, samples: Sequence[float], note: str = "")
 # Ingest through the service layer
 
 
-def ingest(db: Database, gen: Generator, n: int, run: StoreRun, bulk: bool = False) -> list[str]:
-    """N reports through `service.create`, 500 to a transaction; returns their ids."""
+def _report_id(created: object) -> str:
+    """`service.create` returns the new id (older trees returned the Report)."""
+    return created if isinstance(created, str) else str(getattr(created, "id"))  # noqa: B009
+
+
+def ingest(db: Database, gen: Generator, n: int, run: StoreRun, via: str) -> list[str]:
+    """N reports through the service, 500 to a transaction; returns their ids.
+
+    `via="create"` calls `service.create` once per report (the path of the API);
+    `via="create_many"` hands each batch of 500 to `service.create_many` (imports, sync).
+    """
     ids: list[str] = []
     principals = {name: a.principal for name, a in gen.reg.accounts.items()}
     validating = 0.0
@@ -541,7 +547,7 @@ def ingest(db: Database, gen: Generator, n: int, run: StoreRun, bulk: bool = Fal
     )
     started, cpu_started = time.perf_counter(), time.process_time()
     with Progress(*columns, console=console, transient=False) as progress:
-        task = progress.add_task(f"ingest ({run.store})", total=n, rate="")
+        task = progress.add_task(f"ingest ({run.store}, {via})", total=n, rate="")
         for first in range(0, n, BATCH):
             with db.session(write=True) as s:
                 batch: list[tuple[Principal, ReportCreate]] = []
@@ -551,11 +557,14 @@ def ingest(db: Database, gen: Generator, n: int, run: StoreRun, bulk: bool = Fal
                     t0 = time.perf_counter()
                     data = ReportCreate.model_validate(body)
                     validating += time.perf_counter() - t0
-                    if bulk:
+                    if via == "create_many":
                         batch.append((principals[author], data))
                     else:
-                        ids.append(service.create(s, principal=principals[author], data=data))
-                ids.extend(create_many(s, batch))
+                        created = service.create(s, principal=principals[author], data=data)
+                        ids.append(_report_id(created))
+                if batch:
+                    filings = [service.Filing(p, d) for p, d in batch]  # type: ignore[attr-defined]
+                    ids.extend(service.create_many(s, filings))  # type: ignore[attr-defined]
             done = len(ids)
             rate = done / (time.perf_counter() - started)
             progress.update(task, completed=done, rate=f"{rate:,.0f} reports/s")
@@ -567,7 +576,7 @@ def ingest(db: Database, gen: Generator, n: int, run: StoreRun, bulk: bool = Fal
     run.figures.append(
         Figure(
             "batched ingest (validation incl.)",
-            "create_many (proposed)" if bulk else "service.create",
+            f"service.{via}",
             n,
             value=rate,
             unit="reports/s",
@@ -763,241 +772,6 @@ def measure_api(
 # server's; nothing in the repository changes.
 
 
-def _fix_taxonomy_cache() -> None:
-    """rsn/registry/catalog.py: `category_ids` rebuilt the taxonomy from every pack's JSON
-    on each call (each create); keep the ids per (slug, version, loaded_at) of the packs."""
-    from rsn.registry.models import RegionPackRecord
-
-    cache: dict[tuple[Any, ...], frozenset[str]] = {}
-    build = catalog.node_taxonomy
-
-    def category_ids(session: Session) -> frozenset[str]:
-        stamp = tuple(
-            session.execute(
-                select(
-                    RegionPackRecord.slug, RegionPackRecord.version, RegionPackRecord.loaded_at
-                ).order_by(RegionPackRecord.loaded_at)
-            )
-        )
-        ids = cache.get(stamp)
-        if ids is None:
-            ids = cache[stamp] = build(session).ids()
-        return ids
-
-    catalog.category_ids = category_ids
-
-
-def _fix_lean_create() -> None:
-    """rsn/reports/service.py `_write_version` (with fusion.reindex, sharing.set_grants,
-    search.index): a first version has no old rows to delete, so skip the four DELETEs;
-    write the child rows (grants, observables, correlation entries, the version) as one
-    Core executemany each instead of ORM objects; one flush instead of two."""
-    from rsn.fusion.models import CorrelationEntry
-    from rsn.reports.models import ReportObservable, ReportVersion
-    from rsn.sharing.models import SharingGrant
-
-    grants, obs = SharingGrant.__table__, ReportObservable.__table__
-    entries, versions = CorrelationEntry.__table__, ReportVersion.__table__
-
-    def write_version(
-        session: Session,
-        report: Report,
-        observables: list[tuple[str, str]],
-        dist: sharing.Distribution,
-        principal: Principal,
-        now: datetime,
-    ) -> None:
-        first = report.version == 1
-        session.flush()  # the report row, before the rows that refer to it
-        keys = sharing.item_keys(
-            report.tlp,
-            dist,
-            originator_user_id=report.originator_user_id,
-            originator_org_id=report.originator_org_id,
-        )
-        rid = report.id
-        if not first:
-            session.execute(delete(grants).where(grants.c.item_id == rid))
-            session.execute(delete(obs).where(obs.c.report_id == rid))
-            session.execute(delete(entries).where(entries.c.report_id == rid))
-        session.execute(insert(grants), [{"item_id": rid, "key": k} for k in sorted(keys)])
-        if observables:
-            session.execute(
-                insert(obs),
-                [
-                    {"report_id": rid, "position": i, "type": t, "value": v}
-                    for i, (t, v) in enumerate(observables)
-                ],
-            )
-        rows = sorted({(t, v, k) for t, v in observables for k in keys})
-        if rows and not report.revoked:
-            session.execute(
-                insert(entries),
-                [{"type": t, "value": v, "key": k, "report_id": rid} for t, v, k in rows],
-            )
-        doc = search.document(report.title, report.description, [v for _, v in observables])
-        if session.get_bind().dialect.name == "postgresql" or not first:
-            search.index(session, report=report, text_=doc)
-        else:
-            session.execute(
-                text("INSERT INTO report_fts (rowid, document) VALUES (:id, :doc)"),
-                {"id": report.doc_id, "doc": doc},
-            )
-        session.execute(
-            insert(versions),
-            [
-                {
-                    "report_id": rid,
-                    "version": report.version,
-                    "seq": report.seq,
-                    "date_added": now,
-                    "modified": report.modified,
-                    "submitted_by": principal.user_id,
-                    "snapshot": service.snapshot(report, observables),
-                }
-            ],
-        )
-
-    service._write_version = write_version
-
-
-def create_many(session: Session, items: Sequence[tuple[Principal, ReportCreate]]) -> list[str]:
-    """Proposed `rsn.reports.service.create_many`, for imports, sync and batched ingest:
-    the same rows and checks as `create` for each item, written as one executemany per
-    table for the whole batch, and one counter update for all the sequence numbers."""
-    from rsn.audit.models import AuditRecord
-    from rsn.errors import ValidationError
-    from rsn.fusion.models import CorrelationEntry
-    from rsn.registry.service import country_name
-    from rsn.reports.models import Counter, ReportObservable, ReportVersion
-    from rsn.sharing.models import SharingGrant
-    from rsn.store import new_id, utcnow
-
-    if not items:
-        return []
-    categories = catalog.category_ids(session)
-    resolved: dict[tuple[str, str], sharing.Distribution] = {}
-    top = session.execute(
-        update(Counter.__table__)
-        .where(Counter.name == service.SEQ_COUNTER)
-        .values(value=Counter.value + len(items))
-        .returning(Counter.value)
-    ).scalar()
-    if top is None:
-        session.execute(insert(Counter.__table__), [{"name": service.SEQ_COUNTER, "value": 0}])
-        return create_many(session, items)
-    seq = int(top) - len(items)
-    now = utcnow()
-    rows: dict[str, list[dict[str, Any]]] = {
-        k: [] for k in ("reports", "grants", "obs", "entries", "docs", "versions", "audit")
-    }
-    for principal, data in items:
-        if data.category not in categories:
-            raise ValidationError.field("category", f"'{data.category}' is not a category.")
-        if country_name(data.country) is None:
-            raise ValidationError.field("country", f"'{data.country}' is not an alpha-2 code.")
-        names = data.distribution.model_dump()
-        memo = (data.tlp, json.dumps(names, sort_keys=True))
-        if memo not in resolved:
-            resolved[memo] = sharing.resolve_distribution(session, data.tlp, names)
-        seq += 1
-        report = Report(
-            id=new_id(),
-            version=1,
-            seq=seq,
-            doc_id=seq,
-            title=data.title,
-            category=data.category,
-            description=data.description,
-            occurred_at=data.occurred_at,
-            country=data.country,
-            lat=data.location.lat if data.location else None,
-            lon=data.location.lon if data.location else None,
-            sea_area=data.sea_area,
-            severity=data.severity,
-            confidence=data.confidence,
-            source_reliability=data.source_reliability,
-            information_credibility=data.information_credibility,
-            tlp=data.tlp,
-            distribution=names,
-            originator_user_id=principal.user_id,
-            originator_org_id=principal.organization_id,
-            originator_state=principal.member_state,
-            source_identity=None,
-            created=now,
-            modified=now,
-            revoked=False,
-            revoked_reason=None,
-            revoked_at=None,
-        )
-        rid = report.id
-        rows["reports"].append({c.key: getattr(report, c.key) for c in Report.__table__.c})
-        keys = sharing.item_keys(
-            data.tlp,
-            resolved[memo],
-            originator_user_id=principal.user_id,
-            originator_org_id=principal.organization_id,
-        )
-        observables = [(o.type, o.value) for o in data.observables]
-        rows["grants"].extend({"item_id": rid, "key": k} for k in sorted(keys))
-        rows["obs"].extend(
-            {"report_id": rid, "position": i, "type": t, "value": v}
-            for i, (t, v) in enumerate(observables)
-        )
-        rows["entries"].extend(
-            {"type": t, "value": v, "key": k, "report_id": rid}
-            for t, v, k in sorted({(t, v, k) for t, v in observables for k in keys})
-        )
-        doc = search.document(data.title, data.description, [v for _, v in observables])
-        rows["docs"].append({"id": rid if _is_pg(session) else seq, "doc": doc})
-        rows["versions"].append(
-            {
-                "report_id": rid,
-                "version": 1,
-                "seq": seq,
-                "date_added": now,
-                "modified": now,
-                "submitted_by": principal.user_id,
-                "snapshot": service.snapshot(report, observables),
-            }
-        )
-        rows["audit"].append(
-            {
-                "actor": principal.username,
-                "action": "report.create",
-                "item_ids": [rid],
-                "detail": {},
-            }
-        )
-    for target, key in (
-        (Report.__table__, "reports"),
-        (SharingGrant.__table__, "grants"),
-        (ReportObservable.__table__, "obs"),
-        (CorrelationEntry.__table__, "entries"),
-        (ReportVersion.__table__, "versions"),
-        (AuditRecord.__table__, "audit"),
-    ):
-        if rows[key]:
-            session.execute(insert(target), rows[key])
-    if _is_pg(session):
-        sql = (
-            "INSERT INTO report_search (report_id, document) "
-            "VALUES (:id, to_tsvector('simple', :doc))"
-        )
-    else:
-        sql = "INSERT INTO report_fts (rowid, document) VALUES (:id, :doc)"
-    session.execute(text(sql), rows["docs"])
-    return [r["id"] for r in rows["reports"]]
-
-
-def _is_pg(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
-
-
-def _fix_bulk_ingest() -> None:
-    """Use `create_many` (above) for the bench's batched ingest."""
-
-
 FTS_CUTOFF = 1000
 
 
@@ -1010,7 +784,7 @@ def _fix_fts_hybrid() -> None:
     original = search.condition
 
     def condition(session: Session, q: str) -> ColumnElement[bool]:
-        if _is_pg(session):
+        if session.get_bind().dialect.name == "postgresql":
             return original(session, q)
         words = search.terms(q)
         match = " ".join(f'"{w}"' for w in words) + "*"
@@ -1043,9 +817,6 @@ STORE_FIXES = {
 
 
 FIXES: dict[str, Callable[[], None]] = {
-    "taxonomy-cache": _fix_taxonomy_cache,
-    "lean-create": _fix_lean_create,
-    "bulk-ingest": _fix_bulk_ingest,
     "fts-hybrid": _fix_fts_hybrid,
     "list-indexes": _fix_list_indexes,
 }
@@ -1089,7 +860,7 @@ def run_store(store: str, args: argparse.Namespace) -> StoreRun:
             run.facts["very common values"] = len(plan.common_values)
             run.facts["organizations"] = len(reg.specs)
             run.facts["users"] = len(reg.accounts)
-            ids = ingest(db, gen, args.n, run, bulk="bulk-ingest" in args.fix)
+            ids = ingest(db, gen, args.n, run, args.via)
             settle(db, run)
             run.facts["store size (MiB)"] = round(store_size(db, url), 1)
         finally:
@@ -1160,6 +931,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--pg-url",
         default=os.environ.get("RSN_BENCH_PG_URL", DEFAULT_PG_URL),
         help="a PostgreSQL server on which to create (and drop) a scratch rsn_bench_* database",
+    )
+    parser.add_argument(
+        "--via",
+        choices=("create", "create_many"),
+        default="create",
+        help="ingest with service.create per report (default) or create_many per batch",
     )
     parser.add_argument("--requests", type=int, default=200, help="timed requests per figure")
     parser.add_argument("--warmup", type=int, default=10, help="untimed requests before each")

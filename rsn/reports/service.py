@@ -6,8 +6,6 @@ single reads answer the same question. Services never commit.
 
 from __future__ import annotations
 
-import base64
-import contextlib
 import hashlib
 import json
 from collections.abc import Sequence
@@ -15,37 +13,21 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, insert, or_, select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from rsn import audit, fusion, sharing
 from rsn.errors import Forbidden, NotFound, ValidationError
-from rsn.observables import OBSERVABLE_TYPES, ObservableError, normalize
 from rsn.registry import catalog
 from rsn.registry.models import Organization, User
 from rsn.registry.service import country_name
-from rsn.reports import rows, search
+from rsn.reports import rows
 from rsn.reports.models import Counter, IdempotencyKey, Report, ReportObservable, ReportVersion
 from rsn.reports.schemas import ReportCreate, ReportUpdate
 from rsn.sharing import Principal
 from rsn.store import new_id, utcnow
 
-MAX_PAGE = 500
 SEQ_COUNTER = "report_seq"
-
-
-@dataclass(frozen=True)
-class Filters:
-    """What a list or count asks for, beyond what the reader may see."""
-
-    q: str | None = None
-    category: str | None = None
-    country: str | None = None
-    tlp: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
-    observable: str | None = None
-    include_revoked: bool = True
 
 
 @dataclass
@@ -350,126 +332,6 @@ def history(session: Session, *, principal: Principal, report_id: str) -> list[R
     get(session, principal=principal, report_id=report_id)
     query = select(ReportVersion).where(ReportVersion.report_id == report_id)
     return list(session.scalars(query.order_by(ReportVersion.version)))
-
-
-def _filtered(
-    session: Session, principal: Principal, filters: Filters
-) -> list[ColumnElement[bool]]:
-    where: list[ColumnElement[bool]] = [sharing.visible(principal, Report.id)]
-    if filters.category:
-        where.append(
-            or_(
-                Report.category == filters.category,
-                Report.category.startswith(filters.category + ".", autoescape=True),
-            )
-        )
-    if filters.country:
-        where.append(Report.country == filters.country.upper())
-    if filters.tlp:
-        where.append(Report.tlp == filters.tlp)
-    if filters.since:
-        where.append(Report.occurred_at >= filters.since)
-    if filters.until:
-        where.append(Report.occurred_at < filters.until)
-    if not filters.include_revoked:
-        where.append(Report.revoked.is_(False))
-    if filters.observable:
-        values = candidate_values(filters.observable)
-        where.append(
-            exists(
-                select(ReportObservable.report_id).where(
-                    ReportObservable.report_id == Report.id, ReportObservable.value.in_(values)
-                )
-            )
-        )
-    if filters.q:
-        where.append(search.condition(session, filters.q))
-    return where
-
-
-def candidate_values(raw: str) -> list[str]:
-    """Every normal form a user's typed observable could take, so a filter finds it."""
-    values = {raw.strip(), raw.strip().lower()}
-    kind, sep, rest = raw.partition(":")
-    if sep and kind in OBSERVABLE_TYPES:
-        values.add(rest.strip())
-        with contextlib.suppress(ObservableError):  # not typed after all: raw forms still apply
-            values.add(normalize(kind, rest))
-    for kind in OBSERVABLE_TYPES:
-        try:
-            values.add(normalize(kind, raw))
-        except ObservableError:
-            continue  # most types reject most values; only the ones that accept it count
-    return sorted(values)
-
-
-def encode_cursor(report: Report) -> str:
-    raw = f"{report.modified.isoformat()}|{report.id}"
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, str]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        stamp, report_id = raw.split("|")
-        when = datetime.fromisoformat(stamp)
-        if when.tzinfo is None:
-            raise ValueError("a cursor's time has an offset")
-        return when, report_id
-    except (ValueError, UnicodeDecodeError, OverflowError) as exc:
-        raise ValidationError.field(
-            "cursor", f"'{cursor}' is not a cursor this node issued."
-        ) from exc
-
-
-def get_all(
-    session: Session,
-    *,
-    principal: Principal,
-    filters: Filters,
-    limit: int = 50,
-    cursor: str | None = None,
-) -> tuple[list[Report], str | None]:
-    """A page of the reports the principal may read, newest change first."""
-    if not 1 <= limit <= MAX_PAGE:
-        raise ValidationError.field("limit", f"must be between 1 and {MAX_PAGE}, not {limit}.")
-    where = _filtered(session, principal, filters)
-    if cursor:
-        stamp, last_id = _decode_cursor(cursor)
-        where.append(
-            or_(Report.modified < stamp, and_(Report.modified == stamp, Report.id < last_id))
-        )
-    rows = list(
-        session.scalars(
-            select(Report)
-            .where(*where)
-            .order_by(Report.modified.desc(), Report.id.desc())
-            .limit(limit + 1)
-        )
-    )
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, encode_cursor(rows[-1]) if more and rows else None
-
-
-COUNTABLE = {
-    "category": Report.category,
-    "country": Report.country,
-    "tlp": Report.tlp,
-    "severity": Report.severity,
-}
-
-
-def counts(
-    session: Session, *, principal: Principal, by: str, filters: Filters
-) -> list[tuple[str, int]]:
-    """Live reports the principal may read, counted by one field."""
-    if by not in COUNTABLE:
-        raise ValidationError.field("by", f"'{by}' is not one of {', '.join(COUNTABLE)}.")
-    col = COUNTABLE[by]
-    where = _filtered(session, principal, Filters(**{**filters.__dict__, "include_revoked": False}))
-    rows = session.execute(select(col, func.count()).where(*where).group_by(col).order_by(col))
-    return [(str(k), int(n)) for k, n in rows]
 
 
 def load(

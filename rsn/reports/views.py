@@ -13,7 +13,7 @@ from rsn import audit
 from rsn.api.deps import NodeDep, PrincipalDep
 from rsn.errors import Conflict, ValidationError
 from rsn.node import Node
-from rsn.reports import present, service
+from rsn.reports import listing, present, service
 from rsn.reports.schemas import (
     CountRow,
     Counts,
@@ -63,7 +63,7 @@ def _filters(
     since: datetime | None,
     until: datetime | None,
     observable: str | None,
-) -> service.Filters:
+) -> listing.Filters:
     """Query parameters checked as strictly as a body: offsets, ranges, no control bytes."""
     for name, when in (("since", since), ("until", until)):
         if when is not None and when.tzinfo is None:
@@ -73,7 +73,7 @@ def _filters(
     texts = {"q": q, "category": category, "country": country, "observable": observable}
     for name, value in texts.items():
         _checked(name, no_control, value)
-    return service.Filters(
+    return listing.Filters(
         q=q,
         category=category,
         country=country,
@@ -132,13 +132,13 @@ def list_reports(
     since: datetime | None = None,
     until: datetime | None = None,
     observable: Annotated[str | None, Query(max_length=2048)] = None,
-    limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE)] = 50,
+    limit: Annotated[int, Query(ge=1, le=listing.MAX_PAGE)] = 50,
     cursor: Annotated[str | None, Query(max_length=400)] = None,
 ) -> ReportPage:
     """Reports the caller may read, newest change first, a page at a time."""
     filters = _filters(q, category, country, tlp, since, until, observable)
     with node.db.session() as session:
-        rows, next_cursor = service.get_all(
+        rows, next_cursor = listing.get_all(
             session, principal=principal, filters=filters, limit=limit, cursor=cursor
         )
         items = service.load(session, principal=principal, reports=rows, with_correlations=False)
@@ -162,7 +162,7 @@ def count_reports(
     """Live reports the caller may read, counted by one field (aggregates disclose no item)."""
     filters = _filters(q, category, country, tlp, since, until, observable)
     with node.db.session() as session:
-        rows = service.counts(session, principal=principal, by=by, filters=filters)
+        rows = listing.counts(session, principal=principal, by=by, filters=filters)
     return Counts(by=by, rows=[CountRow(key=k, count=n) for k, n in rows])
 
 

@@ -26,6 +26,7 @@ from rsn.observables import normalize
 from rsn.registry import ROLES, regionpacks, taxonomy, tokens
 from rsn.registry import service as registry
 from rsn.registry.models import User
+from rsn.reports import listing
 from rsn.reports import service as reports
 from rsn.reports.models import Report
 from rsn.sharing import Principal
@@ -112,8 +113,8 @@ def test_some_reports_have_a_second_version_and_two_are_revoked(seeded: Seeded) 
 
 def _report_with(seeded: Seeded, reader: Principal, value: str, state: str) -> Report:
     with seeded.db.session() as s:
-        found, _ = reports.get_all(
-            s, principal=reader, filters=reports.Filters(observable=value, country=state)
+        found, _ = listing.get_all(
+            s, principal=reader, filters=listing.Filters(observable=value, country=state)
         )
     assert found, f"{reader.username} sees no report from {state} with {value}"
     return found[0]
