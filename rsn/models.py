@@ -6,6 +6,7 @@ from rsn.audit.models import AuditRecord
 from rsn.fusion.models import CorrelationEntry
 from rsn.registry.models import (
     ApiToken,
+    Enrolment,
     MemberState,
     NodeSetting,
     Organization,
@@ -16,12 +17,14 @@ from rsn.registry.models import (
 )
 from rsn.reports.models import Counter, IdempotencyKey, Report, ReportObservable, ReportVersion
 from rsn.sharing.models import SharingGrant
+from rsn.web.models import SignInFailure, WebSession
 
 __all__ = [
     "ApiToken",
     "AuditRecord",
     "CorrelationEntry",
     "Counter",
+    "Enrolment",
     "IdempotencyKey",
     "MemberState",
     "NodeSetting",
@@ -33,5 +36,7 @@ __all__ = [
     "SharingGrant",
     "SharingGroup",
     "SharingGroupMember",
+    "SignInFailure",
     "User",
+    "WebSession",
 ]

@@ -56,7 +56,10 @@ class World:
         self.orgs[slug] = org
         return org
 
-    def person(self, username: str, org: str, role: str = "analyst") -> Person:
+    def person(
+        self, username: str, org: str, role: str = "analyst", password: str | None = None
+    ) -> Person:
+        """A user with a token; with `password` they can also sign in to the web UI."""
         with self.db.session(write=True) as s:
             user = registry.create_user(
                 s,
@@ -64,7 +67,8 @@ class World:
                 display_name=username.title(),
                 organization=self.orgs[org],
                 role=role,
-                password_hash=NO_PASSWORD,
+                password=password,
+                password_hash=None if password else NO_PASSWORD,
             )
             token = tokens.create(s, user=user, name="test").token
         with self.db.session() as s:

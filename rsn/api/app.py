@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from rsn import __version__
 from rsn.api import errors, routes
+from rsn import web
 from rsn.node import Node
 
 
@@ -32,6 +33,8 @@ def create_app(node: Node) -> FastAPI:
         redoc_url=None,
     )
     app.state.node = node
-    errors.install(app)
+    errors.install(app, pages=web.error_page)
+    app.add_exception_handler(web.SignInNeeded, web.to_sign_in)
     routes.mount(app)
+    web.mount(app)
     return app

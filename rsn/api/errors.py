@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rsn.errors import FieldProblem, RSNError
@@ -60,29 +60,44 @@ def body(message: str, problems: Sequence[FieldProblem] = ()) -> dict[str, Any]:
     }
 
 
-async def on_rsn_error(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RSNError)
-    problems = getattr(exc, "problems", [])
-    headers = None
-    if exc.status == 401:
-        headers = {"WWW-Authenticate": "Bearer"}
-        problems = [FieldProblem("Authorization", exc.message)]
-    return JSONResponse(body(exc.message, problems), status_code=exc.status, headers=headers)
+MACHINE_PATHS = ("/api/", "/taxii2", "/healthz", "/openapi.json")
+PageRenderer = Callable[[Request, int, str], Response]
 
 
-async def on_validation_error(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
-    problems = [describe(e) for e in exc.errors()]
-    message = "; ".join(f"{p.field}: {p.message}" for p in problems)
-    return JSONResponse(body(message, problems), status_code=422)
+def _for_machines(request: Request) -> bool:
+    return request.url.path.startswith(MACHINE_PATHS)
 
 
-async def on_http_error(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, StarletteHTTPException)
-    return JSONResponse(body(str(exc.detail)), status_code=exc.status_code, headers=exc.headers)
+def install(app: FastAPI, pages: PageRenderer | None = None) -> None:
+    """JSON for the API; for browser pages, `pages` renders errors/<status>.html."""
 
+    def answer(
+        request: Request, status: int, message: str, problems: Sequence[FieldProblem],
+        headers: dict[str, str] | None = None,
+    ) -> Response:
+        if pages is not None and not _for_machines(request):
+            return pages(request, status, message)
+        return JSONResponse(body(message, problems), status_code=status, headers=headers)
 
-def install(app: FastAPI) -> None:
+    async def on_rsn_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RSNError)
+        problems = getattr(exc, "problems", [])
+        headers = None
+        if exc.status == 401:
+            headers = {"WWW-Authenticate": "Bearer"}
+            problems = [FieldProblem("Authorization", exc.message)]
+        return answer(request, exc.status, exc.message, problems, headers)
+
+    async def on_validation_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        problems = [describe(e) for e in exc.errors()]
+        message = "; ".join(f"{p.field}: {p.message}" for p in problems)
+        return answer(request, 422, message, problems)
+
+    async def on_http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        return answer(request, exc.status_code, str(exc.detail), [], exc.headers)
+
     app.add_exception_handler(RSNError, on_rsn_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)

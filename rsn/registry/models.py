@@ -107,3 +107,21 @@ class NodeSetting(Base):
 
     key: Mapped[str] = mapped_column(String(80), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class Enrolment(Base):
+    """A one-time link with which a user sets their own password (new account or reset).
+
+    An administrator creates it and hands the link over; only the link's hash is
+    stored, and the administrator never sees or sets the password itself.
+    """
+
+    __tablename__ = "enrolments"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(20))
+    created_by: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,87 @@
+"""Who is at the browser, and the CSRF check every state-changing form passes."""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import Depends, Request
+
+from rsn import sharing
+from rsn.errors import Forbidden
+from rsn.node import Node
+from rsn.sharing import Principal
+from rsn.store import utcnow
+from rsn.web import sessions
+
+TOUCH_EVERY = timedelta(minutes=1)
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "X-CSRF-Token"
+UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+@dataclass(frozen=True)
+class Viewer:
+    principal: Principal
+    csrf: str
+    session_id: str
+
+
+class SignInNeeded(Exception):
+    """Raised on a page that needs a session; the handler sends the browser to /login."""
+
+    def __init__(self, next_url: str) -> None:
+        super().__init__(next_url)
+        self.next_url = next_url
+
+
+def node(request: Request) -> Node:
+    found: Node = request.app.state.node
+    return found
+
+
+def maybe_viewer(request: Request) -> Viewer | None:
+    """The signed-in user, if any; the session's last-seen time is refreshed once a minute."""
+    the_node = node(request)
+    with the_node.db.session() as s:
+        found = sessions.current(s, request.cookies.get(sessions.COOKIE))
+        if found is None:
+            return None
+        row, user = found
+        viewer = Viewer(sharing.for_user(s, user), row.csrf_token, row.id)
+        stale = utcnow() - row.last_seen > TOUCH_EVERY
+    if stale:
+        with the_node.db.session(write=True) as s:
+            sessions.touch(s, session_id=viewer.session_id)
+    return viewer
+
+
+def viewer(request: Request) -> Viewer:
+    found = maybe_viewer(request)
+    if found is None:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise SignInNeeded(quote(target, safe=""))
+    return found
+
+
+async def csrf_checked(request: Request, who: Annotated[Viewer, Depends(viewer)]) -> Viewer:
+    """A state-changing request must carry the session's CSRF token (form field or header)."""
+    if request.method in UNSAFE:
+        sent = request.headers.get(CSRF_HEADER)
+        if sent is None:
+            form = await request.form()
+            value = form.get(CSRF_FIELD)
+            sent = value if isinstance(value, str) else None
+        if not sent or not hmac.compare_digest(sent, who.csrf):
+            raise Forbidden(
+                "This form has expired or did not come from this site; reload and retry."
+            )
+    return who
+
+
+ViewerDep = Annotated[Viewer, Depends(viewer)]
+FormViewerDep = Annotated[Viewer, Depends(csrf_checked)]
+NodeDep = Annotated[Node, Depends(node)]

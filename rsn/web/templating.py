@@ -1,0 +1,56 @@
+"""The Jinja2 environment of the web face: templates, filters and the page helper."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from importlib import resources
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from rsn.web.deps import Viewer
+
+TLP = {
+    "clear": ("TLP:CLEAR", "Anyone may see it, including the public page."),
+    "green": (
+        "TLP:GREEN",
+        "Every member of this node may see it, but not observers or the public.",
+    ),
+    "amber": (
+        "TLP:AMBER",
+        "Your organization and the states, organizations and groups you name.",
+    ),
+    "amber+strict": ("TLP:AMBER+STRICT", "Your organization and the organizations you name only."),
+    "red": ("TLP:RED", "Only you and the people you name, by name."),
+}
+SEVERITIES = ("low", "medium", "high", "critical")
+
+templates = Jinja2Templates(directory=str(resources.files("rsn.web") / "templates"))
+
+
+def _when(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    return value.strftime(fmt) + " UTC" if value else ""
+
+
+templates.env.filters["when"] = _when
+templates.env.globals["TLP"] = TLP
+templates.env.globals["SEVERITIES"] = SEVERITIES
+
+
+def page(
+    request: Request,
+    name: str,
+    viewer: Viewer | None,
+    status_code: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    """Render a page with what every page needs: the viewer and the CSRF token."""
+    context = {
+        "viewer": viewer,
+        "principal": viewer.principal if viewer else None,
+        "csrf_token": viewer.csrf if viewer else context.pop("csrf_token", ""),
+        **context,
+    }
+    return templates.TemplateResponse(request, name, context, status_code=status_code)
