@@ -7,9 +7,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from rsn import __version__
+from rsn import __version__, web
 from rsn.api import errors, routes
-from rsn import web
 from rsn.node import Node
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -72,8 +72,11 @@ def install(app: FastAPI, pages: PageRenderer | None = None) -> None:
     """JSON for the API; for browser pages, `pages` renders errors/<status>.html."""
 
     def answer(
-        request: Request, status: int, message: str, problems: Sequence[FieldProblem],
-        headers: dict[str, str] | None = None,
+        request: Request,
+        status: int,
+        message: str,
+        problems: Sequence[FieldProblem],
+        headers: Mapping[str, str] | None = None,
     ) -> Response:
         if pages is not None and not _for_machines(request):
             return pages(request, status, message)

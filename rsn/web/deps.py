@@ -21,6 +21,7 @@ TOUCH_EVERY = timedelta(minutes=1)
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+EXPIRED_FORM = "This form has expired or did not come from this site; reload it and try again."
 
 
 @dataclass(frozen=True)
@@ -76,9 +77,7 @@ async def csrf_checked(request: Request, who: Annotated[Viewer, Depends(viewer)]
             value = form.get(CSRF_FIELD)
             sent = value if isinstance(value, str) else None
         if not sent or not hmac.compare_digest(sent, who.csrf):
-            raise Forbidden(
-                "This form has expired or did not come from this site; reload and retry."
-            )
+            raise Forbidden(EXPIRED_FORM)
     return who
 
 

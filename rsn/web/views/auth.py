@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from rsn.errors import Forbidden
 from rsn.web import sessions
-from rsn.web.deps import FormViewerDep, NodeDep, maybe_viewer
+from rsn.web.deps import EXPIRED_FORM, FormViewerDep, NodeDep, maybe_viewer
 from rsn.web.templating import page
 
 router = APIRouter(include_in_schema=False)
@@ -75,7 +75,7 @@ def login(
     """Check the password; the refusal is the same whether or not the account exists."""
     expected = request.cookies.get(LOGIN_CSRF, "")
     if not expected or not hmac.compare_digest(expected, csrf_token):
-        raise Forbidden("This form has expired or did not come from this site; reload and retry.")
+        raise Forbidden(EXPIRED_FORM)
     if not username or not password:
         return _login_page(
             request,
