@@ -28,12 +28,17 @@ demo: $(VENV)/.installed
 test: $(VENV)/.test-installed system-deps lint typecheck unit
 
 # The PostgreSQL half of the suite starts its own throwaway cluster with Debian's
-# initdb/pg_ctl unless RSN_TEST_PG_URL names a server; install them when missing.
+# initdb/pg_ctl unless RSN_TEST_PG_URL names a server; the browser tests drive
+# Debian's Chromium. Both are installed with apt when missing (never a downloaded browser).
 system-deps:
-	@if [ -z "$$RSN_TEST_PG_URL" ] && ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then \
-		echo "Installing Debian's postgresql package for the PostgreSQL tests"; \
+	@missing=""; \
+	if [ -z "$$RSN_TEST_PG_URL" ] && ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then \
+		missing="$$missing postgresql"; fi; \
+	if [ ! -x /usr/bin/chromium ]; then missing="$$missing chromium"; fi; \
+	if [ -n "$$missing" ]; then \
+		echo "Installing Debian packages for the tests:$$missing"; \
 		$(SUDO) apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql >/dev/null; \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
 lint: $(VENV)/.test-installed
