@@ -878,14 +878,25 @@ def _fix_pg_search_column() -> None:
 # country (45% of them for IN). Each statement is for one dialect, or for both (None).
 STORE_FIXES: dict[str, list[tuple[str | None, str]]] = {
     "list-indexes": [
-        (None, "DROP INDEX ix_reports_country"),
-        (None, "DROP INDEX ix_reports_category"),
-        (None, "CREATE INDEX ix_reports_country_modified ON reports (country, modified, id)"),
-        (None, "CREATE INDEX ix_reports_category_modified ON reports (category, modified, id)"),
+        (None, "DROP INDEX IF EXISTS ix_reports_country"),
+        (None, "DROP INDEX IF EXISTS ix_reports_category"),
+        (
+            None,
+            "CREATE INDEX IF NOT EXISTS ix_reports_country_modified"
+            " ON reports (country, modified, id)",
+        ),
+        (
+            None,
+            "CREATE INDEX IF NOT EXISTS ix_reports_category_modified"
+            " ON reports (category, modified, id)",
+        ),
     ],
     "pg-search-column": [
-        ("postgresql", "ALTER TABLE reports ADD COLUMN document tsvector"),
-        ("postgresql", "CREATE INDEX ix_reports_document ON reports USING GIN (document)"),
+        ("postgresql", "ALTER TABLE reports ADD COLUMN IF NOT EXISTS document tsvector"),
+        (
+            "postgresql",
+            "CREATE INDEX IF NOT EXISTS ix_reports_document ON reports USING GIN (document)",
+        ),
     ],
 }
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from rsn import audit
 from rsn.cli.common import ConfigOpt, DataDirOpt, console, operator, reported, settings_for
-from rsn.registry import ORG_TYPES, ROLES, tokens
+from rsn.registry import ORG_TYPES, ROLES, enrolment, tokens
 from rsn.registry import service as registry
 from rsn.store import Database
 
@@ -118,6 +118,31 @@ def user_add(
             detail={"username": username, "role": role},
         )
     console.print(f"Added user {username} ({role}, {org}).")
+
+
+@user_app.command("enrol")
+def user_enrol(
+    username: str,
+    reset: Annotated[bool, typer.Option(help="A password reset for an existing user.")] = False,
+    base_url: Annotated[
+        str | None, typer.Option(help="The node's address as users reach it.")
+    ] = None,
+    data_dir: DataDirOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Print a one-time link with which the user sets their own password (72 hours)."""
+    settings = settings_for(data_dir, config)
+    with write_session(data_dir, config) as s:
+        user = registry.get_user(s, username=username)
+        secret = enrolment.create(
+            s,
+            user=user,
+            purpose="reset" if reset else "enrol",
+            created_by=user,
+            actor=operator(),
+        )
+    root = (base_url or f"http://{settings.host}:{settings.port}").rstrip("/")
+    console.print(f"{root}/enrol/{secret}", soft_wrap=True, highlight=False)
 
 
 @user_app.command("list")

@@ -10,5 +10,15 @@ from rsn.fusion.correlate import (
     correlations,
     reindex,
 )
+from rsn.fusion.crossborder import CrossBorderLink, for_organization
 
-__all__ = ["DEFAULT_THRESHOLD", "Correlations", "Indexed", "Match", "correlations", "reindex"]
+__all__ = [
+    "DEFAULT_THRESHOLD",
+    "Correlations",
+    "CrossBorderLink",
+    "Indexed",
+    "Match",
+    "correlations",
+    "for_organization",
+    "reindex",
+]

@@ -128,3 +128,14 @@ def sign_out(session: Session, *, secret: str) -> None:
         actor = user.username if user else row.user_id
         audit.record(session, actor=actor, action="session.sign-out", item_ids=[row.user_id])
         session.delete(row)
+
+
+def end_all(session: Session, *, user_id: str, keep: str | None = None) -> int:
+    """Sign a user's browsers out (all but `keep`); returns how many were signed out."""
+    query = select(WebSession.id).where(WebSession.user_id == user_id)
+    if keep is not None:
+        query = query.where(WebSession.id != keep)
+    ids = list(session.scalars(query))
+    if ids:
+        session.execute(delete(WebSession).where(WebSession.id.in_(ids)))
+    return len(ids)

@@ -137,3 +137,38 @@ def test_region_show_and_help() -> None:
     assert code == 0
     for command in ("demo", "serve", "db", "user", "token", "region", "audit"):
         assert command in out
+
+
+def test_an_operator_prints_an_enrolment_link(db: Database, node_args: list[str]) -> None:
+    from rsn.registry import enrolment
+
+    rsn("region", "load", "bimstec", *node_args)
+    rsn(
+        "org",
+        "add",
+        "bd-cert",
+        "--name",
+        "BGD e-GOV CIRT",
+        "--type",
+        "government-agency",
+        "--state",
+        "BD",
+        *node_args,
+    )
+    rsn(
+        "user",
+        "add",
+        "bd.new",
+        "--org",
+        "bd-cert",
+        "--role",
+        "analyst",
+        "--no-password",
+        *node_args,
+    )
+    code, out = rsn("user", "enrol", "bd.new", "--base-url", "https://rsn.example", *node_args)
+    assert code == 0, out
+    link = out.strip()
+    assert link.startswith("https://rsn.example/enrol/")
+    with db.session() as s:
+        assert enrolment.peek(s, link.rsplit("/", 1)[1]).username == "bd.new"

@@ -36,15 +36,26 @@ def home(request: Request) -> RedirectResponse:
     return RedirectResponse("/dashboard" if maybe_viewer(request) else "/login", status_code=303)
 
 
+NOTICES = {"password-set": "Your password is set. Sign in with it."}
+
+
 @router.get("/login", response_class=HTMLResponse)
-def login_form(request: Request, next: str | None = None) -> Response:
+def login_form(request: Request, next: str | None = None, notice: str | None = None) -> Response:
     if maybe_viewer(request):
         return RedirectResponse(_safe_next(next), status_code=303)
-    return _login_page(request, next=next, error=None, username="")
+    return _login_page(
+        request, next=next, error=None, username="", notice=NOTICES.get(notice or "")
+    )
 
 
 def _login_page(
-    request: Request, *, next: str | None, error: str | None, username: str, status: int = 200
+    request: Request,
+    *,
+    next: str | None,
+    error: str | None,
+    username: str,
+    status: int = 200,
+    notice: str | None = None,
 ) -> Response:
     token = secrets.token_urlsafe(32)
     response = page(
@@ -56,6 +67,7 @@ def _login_page(
         next=next or "",
         error=error,
         username=username,
+        notice=notice,
     )
     response.set_cookie(
         LOGIN_CSRF, token, httponly=True, samesite="lax", secure=_secure(request), path="/login"

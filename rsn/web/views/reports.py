@@ -1,7 +1,474 @@
-"""Web pages: reports (being built)."""
+"""Report pages: the list, the two-minute form and one report, over the report services.
+
+Views stay thin: `rsn.web.forms` reads what the browser sent, `rsn.reports` answers
+(through `rsn.sharing`, so a page never shows what the API would hide), and every
+page that hands non-public fields to someone other than their originator leaves one
+disclosure record, as the API's answers do.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import functools
+from collections.abc import Sequence
+from typing import Annotated, Any
+
+import pycountry
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError as PydanticError
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+
+from rsn import audit, sharing
+from rsn.api.errors import describe
+from rsn.errors import FieldProblem, Forbidden, NotFound, ValidationError
+from rsn.node import Node
+from rsn.observables import OBSERVABLE_TYPES
+from rsn.registry import Taxonomy, catalog
+from rsn.registry import service as registry
+from rsn.reports import listing, present, service
+from rsn.reports.models import Report
+from rsn.reports.schemas import CONTROL, Observable
+from rsn.reports.service import Loaded
+from rsn.sharing import Principal
+from rsn.store import utcnow
+from rsn.web import forms
+from rsn.web.deps import FormViewerDep, NodeDep, Viewer, ViewerDep
+from rsn.web.templating import page
 
 router = APIRouter(include_in_schema=False)
+PAGE_SIZE = 50
+RELIABILITY = {
+    "A": "Completely reliable",
+    "B": "Usually reliable",
+    "C": "Fairly reliable",
+    "D": "Not usually reliable",
+    "E": "Unreliable",
+    "F": "Reliability cannot be judged",
+}
+CREDIBILITY = {
+    "1": "Confirmed by other sources",
+    "2": "Probably true",
+    "3": "Possibly true",
+    "4": "Doubtful",
+    "5": "Improbable",
+    "6": "Truth cannot be judged",
+}
+GRADING = {"reliability": RELIABILITY, "credibility": CREDIBILITY}
+# templating.TLP speaks to the person marking a report; a reader needs it the other way round.
+FOR_READERS = {
+    "clear": "Anyone may see it, including the public.",
+    "green": "For the members of this node; not for observers or the public.",
+    "amber": "For the originator's organization and the states, organizations and groups named.",
+    "amber+strict": "For the originator's organization and the organizations named only.",
+    "red": "For the originator and the people named, by name, only.",
+}
+NOT_IN_DIFF = frozenset({"created", "modified"})
+
+
+async def _posted(request: Request) -> FormData:
+    """The posted form; the CSRF check has already parsed it, so this reads the cache."""
+    return await request.form()
+
+
+FormDep = Annotated[FormData, Depends(_posted)]
+
+
+# --- the list ----------------------------------------------------------------------
+
+
+@router.get("/reports", response_class=HTMLResponse)
+def list_reports(request: Request, node: NodeDep, viewer: ViewerDep) -> Response:
+    """Reports the viewer may read; an HTMX request gets only the results region."""
+    asked = forms.read_filters(request.query_params)
+    fragment = _is_fragment(request)
+    with node.db.session() as s:
+        items, next_cursor, errors = _listed(s, viewer.principal, asked)
+        choices = _filter_choices(s)
+    _disclose(node, viewer.principal, present.disclosed(viewer.principal, items), "report.list")
+    response = page(
+        request,
+        "reports/_results.html" if fragment else "reports/list.html",
+        viewer,
+        status_code=422 if errors else 200,
+        asked=asked,
+        errors=errors,
+        items=items,
+        fragment=fragment,
+        next_url=asked.url(cursor=next_cursor) if next_cursor else None,
+        **choices,
+    )
+    response.headers["Vary"] = "HX-Request"
+    if fragment:  # the address bar shows the filters without the form's empty fields
+        extra = {"cursor": asked.cursor} if asked.cursor else {}
+        response.headers["HX-Push-Url"] = asked.url(**extra)
+    return response
+
+
+def _is_fragment(request: Request) -> bool:
+    """HTMX asked for the results only; a history restore needs the whole page."""
+    headers = request.headers
+    return headers.get("HX-Request") == "true" and "HX-History-Restore-Request" not in headers
+
+
+def _listed(
+    session: Session, principal: Principal, asked: forms.FilterForm
+) -> tuple[list[Loaded], str | None, dict[str, str]]:
+    """A page of visible reports, or the filter problems that stop the query."""
+    if asked.errors:
+        return [], None, dict(asked.errors)
+    try:
+        rows, next_cursor = listing.get_all(
+            session,
+            principal=principal,
+            filters=asked.filters,
+            limit=PAGE_SIZE,
+            cursor=asked.cursor,
+        )
+    except ValidationError as exc:
+        return [], None, {p.field: p.message for p in exc.problems}
+    items = service.load(session, principal=principal, reports=rows, with_correlations=False)
+    return items, next_cursor, {}
+
+
+def _filter_choices(session: Session) -> dict[str, Any]:
+    categories = _categories(catalog.node_taxonomy(session))
+    return {
+        "categories": categories,
+        "category_names": dict(categories),
+        "countries": _countries(session),
+    }
+
+
+# --- the new-report form -----------------------------------------------------------
+
+
+@router.get("/reports/new", response_class=HTMLResponse)
+def new_report(request: Request, node: NodeDep, viewer: ViewerDep) -> Response:
+    _may_file(viewer.principal)
+    return _form_page(request, node, viewer, forms.blank_form(utcnow()), {})
+
+
+@router.post("/reports/new", response_class=HTMLResponse)
+def file_report(request: Request, node: NodeDep, viewer: FormViewerDep, form: FormDep) -> Response:
+    """File the report; on any problem the form comes back as typed and nothing is stored."""
+    _may_file(viewer.principal)
+    typed = forms.read_report_form(form)
+    try:
+        report_id = _create(node, viewer.principal, typed)
+    except forms.FormErrors as exc:
+        return _form_page(request, node, viewer, typed, exc.errors, status=422)
+    node.chainer.poke()
+    return RedirectResponse(f"/reports/{report_id}", status_code=303)
+
+
+def _may_file(principal: Principal) -> None:
+    if not sharing.may_file(principal):
+        raise Forbidden(
+            f"Analysts and duty officers file reports; a {principal.role} may read them only."
+        )
+
+
+def _create(node: Node, principal: Principal, typed: forms.ReportForm) -> str:
+    """Check with the API's schema, then file through the service, in one transaction."""
+    try:
+        data = forms.to_create(typed)
+    except forms.FormErrors as exc:
+        with node.db.session() as s:
+            exc.add(_registry_problems(s, typed))
+        raise
+    try:
+        with node.db.session(write=True) as s:
+            return service.create(s, principal=principal, data=data)
+    except ValidationError as exc:
+        raise forms.service_errors(exc, typed) from exc
+
+
+def _registry_problems(session: Session, typed: forms.ReportForm) -> dict[str, list[str]]:
+    """What the service would also refuse, so one round trip shows every problem.
+
+    The schema stops at its own problems before the service looks at the category,
+    the country or the distribution; these are the service's checks, asked early.
+    """
+    values, problems = typed.values, []
+    category, country = values.get("category", "").strip(), values.get("country", "").strip()
+    if category and category not in catalog.category_ids(session):
+        message = f"'{category}' is not a category of this node's taxonomy."
+        problems.append(FieldProblem("category", message))
+    if country and registry.country_name(country.upper()) is None:
+        message = f"'{country}' is not an ISO 3166 alpha-2 country code."
+        problems.append(FieldProblem("country", message))
+    tlp = values.get("tlp", "")
+    if tlp in sharing.TLP_LEVELS and not forms.forged(typed.chosen):
+        try:
+            sharing.resolve_distribution(session, tlp, typed.chosen)
+        except ValidationError as exc:
+            problems.extend(exc.problems)
+    return forms.by_input(problems, typed.row_of())
+
+
+def _form_page(
+    request: Request,
+    node: Node,
+    viewer: Viewer,
+    typed: forms.ReportForm,
+    errors: dict[str, list[str]],
+    status: int = 200,
+) -> Response:
+    with node.db.session() as s:
+        choices = _form_choices(s)
+        who = _who_will_see(s, viewer.principal, typed.values.get("tlp", ""), typed.chosen)
+    return page(
+        request,
+        "reports/new.html",
+        viewer,
+        status_code=status,
+        v=typed.values,
+        chosen=typed.chosen,
+        rows=typed.padded_rows(),
+        errors=errors,
+        types=OBSERVABLE_TYPES,
+        grading=GRADING,
+        label_of=forms.label_of,
+        **choices,
+        **who,
+    )
+
+
+def _form_choices(session: Session) -> dict[str, Any]:
+    orgs = registry.get_organizations(session)
+    return {
+        **_filter_choices(session),
+        "member_states": registry.get_member_states(session),
+        "organizations": orgs,
+        "org_slugs": {o.id: o.slug for o in orgs},
+        "sharing_groups": registry.get_sharing_groups(session),
+        "users": registry.get_users(session, include_disabled=False),
+        "sea_areas": _sea_areas(session),
+    }
+
+
+@router.post("/reports/_observable", response_class=HTMLResponse)
+def check_observable(request: Request, viewer: FormViewerDep, form: FormDep) -> Response:
+    """One observable row checked as it is typed, by the schema the API uses."""
+    row, kind, value = forms.observable_row(form)
+    normal, problem = None, None
+    if value.strip() and not kind:
+        problem = forms.UNTYPED
+    elif value.strip():
+        try:
+            normal = Observable.model_validate({"type": kind, "value": value}).value
+        except PydanticError as exc:
+            problem = " ".join(describe(dict(e)).message for e in exc.errors(include_url=False))
+    return page(
+        request, "reports/_observable.html", viewer, row=row, normal=normal, problem=problem
+    )
+
+
+@router.post("/reports/_audience", response_class=HTMLResponse)
+def audience(request: Request, node: NodeDep, viewer: FormViewerDep, form: FormDep) -> Response:
+    """The "who will see this" panel for the marking and distribution chosen so far."""
+    tlp, names = forms.distribution_names(form)
+    with node.db.session() as s:
+        who = _who_will_see(s, viewer.principal, tlp, names)
+    return page(request, "reports/_audience.html", viewer, **who)
+
+
+def _who_will_see(
+    session: Session, principal: Principal, tlp: str, names: dict[str, Sequence[str]]
+) -> dict[str, Any]:
+    """The computation of POST /api/v1/sharing/audience, for the panel beside the form."""
+    found: dict[str, Any] = {"audience": None, "audience_error": None, "tlp": tlp}
+    if tlp not in sharing.TLP_LEVELS:
+        found["audience_error"] = "Choose a TLP marking to see who will be able to read it."
+        return found
+    if forms.forged(names):
+        found["audience_error"] = "The distribution names something this node does not know."
+        return found
+    try:
+        dist = sharing.resolve_distribution(session, tlp, names)
+    except ValidationError as exc:
+        found["audience_error"] = " ".join(p.message for p in exc.problems)
+        return found
+    keys = sharing.item_keys(
+        tlp,
+        dist,
+        originator_user_id=principal.user_id,
+        originator_org_id=principal.organization_id,
+    )
+    found["audience"] = sharing.audience(session, keys)
+    found["state_names"] = {m.code: m.name for m in registry.get_member_states(session)}
+    found["org_names"] = {o.slug: o.name for o in registry.get_organizations(session)}
+    return found
+
+
+# --- one report ----------------------------------------------------------------------
+
+
+@router.get("/reports/{report_id}", response_class=HTMLResponse)
+def show_report(request: Request, report_id: str, node: NodeDep, viewer: ViewerDep) -> Response:
+    return _report_page(request, node, viewer, report_id)
+
+
+@router.post("/reports/{report_id}/revoke", response_class=HTMLResponse)
+def revoke_report(
+    request: Request, report_id: str, node: NodeDep, viewer: FormViewerDep, form: FormDep
+) -> Response:
+    """Revoke with a reason, then back to the report, which now reads as revoked."""
+    try:
+        data = forms.to_revocation(form)
+    except forms.FormErrors as exc:
+        typed = forms.text_of(form.get("reason"))
+        return _report_page(request, node, viewer, report_id, exc.errors, 422, typed)
+    with node.db.session(write=True) as s:
+        service.revoke(
+            s, principal=viewer.principal, report_id=_checked_id(report_id), reason=data.reason
+        )
+    node.chainer.poke()
+    return RedirectResponse(f"/reports/{report_id}", status_code=303)
+
+
+def _checked_id(report_id: str) -> str:
+    """An id no report could have answers 404 before it reaches the database."""
+    if len(report_id) > 64 or CONTROL.search(report_id):
+        raise NotFound("report", report_id[:64])
+    return report_id
+
+
+def _report_page(
+    request: Request,
+    node: Node,
+    viewer: Viewer,
+    report_id: str,
+    errors: dict[str, list[str]] | None = None,
+    status: int = 200,
+    reason: str = "",
+) -> Response:
+    principal = viewer.principal
+    with node.db.session() as s:
+        report = service.get(s, principal=principal, report_id=_checked_id(report_id))
+        [item] = service.load(
+            s,
+            principal=principal,
+            reports=[report],
+            with_correlations=True,
+            threshold=node.settings.correlation_threshold,
+        )
+        context = _report_context(s, principal, item)
+    _disclose(node, principal, present.disclosed(principal, [item]), "report.read")
+    return page(
+        request,
+        "reports/show.html",
+        viewer,
+        status_code=status,
+        item=item,
+        r=item.report,
+        errors=errors or {},
+        reason=reason,
+        grading=GRADING,
+        **context,
+    )
+
+
+def _report_context(session: Session, principal: Principal, item: Loaded) -> dict[str, Any]:
+    r = item.report
+    versions = service.history(session, principal=principal, report_id=r.id)
+    names = service.usernames(session, {v.submitted_by for v in versions})
+    snapshots = [v.snapshot for v in versions]
+    history = [
+        (v, names.get(v.submitted_by, ""), changes(snapshots[i - 1], v.snapshot) if i else [])
+        for i, v in enumerate(versions)
+    ]
+    matches = item.correlations.matches if item.correlations else []
+    return {
+        "category_names": dict(_categories(catalog.node_taxonomy(session))),
+        "country_name": registry.country_name(r.country) or r.country,
+        "meaning": FOR_READERS.get(r.tlp, ""),
+        "others": _others(session, principal, [m.report_id for m in matches]),
+        "matches": matches,
+        "common": item.correlations.common if item.correlations else [],
+        "history": list(reversed(history)),
+        "may_change": sharing.may_change(principal, originator_org_id=r.originator_org_id),
+    }
+
+
+def _others(session: Session, principal: Principal, ids: list[str]) -> dict[str, Report]:
+    """The correlated reports themselves, each read as this viewer may read it."""
+    found: dict[str, Report] = {}
+    for report_id in dict.fromkeys(ids):
+        try:
+            found[report_id] = service.get(session, principal=principal, report_id=report_id)
+        except NotFound:
+            continue  # not (or no longer) visible: the link stays, the details do not
+    return found
+
+
+def changes(before: dict[str, Any], after: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """What one version changed, field by field, as (field, old, new) a reader can scan."""
+    return [
+        (name.replace("_", " "), _shown(before.get(name)), _shown(value))
+        for name, value in after.items()
+        if name not in NOT_IN_DIFF and before.get(name) != value
+    ]
+
+
+def _shown(value: Any) -> str:
+    if value is None or value == []:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return "; ".join(
+            f"{o.get('type')}: {o.get('value')}" if isinstance(o, dict) else str(o) for o in value
+        )
+    if isinstance(value, dict):
+        if set(value) == {"lat", "lon"}:
+            return f"{value['lat']}, {value['lon']}"
+        parts = [f"{k.replace('_', ' ')}: {', '.join(map(str, v))}" for k, v in value.items() if v]
+        return "; ".join(parts) or "none"
+    return str(value)
+
+
+# --- shared helpers ------------------------------------------------------------------
+
+
+def _disclose(node: Node, principal: Principal, ids: list[str], action: str) -> None:
+    """One audit record per page that hands non-public fields to a non-originator."""
+    if not ids:
+        return
+    with node.db.session(write=True) as s:
+        audit.record(s, actor=principal.username, action=action, item_ids=ids)
+    node.chainer.poke()
+
+
+def _categories(tax: Taxonomy) -> list[tuple[str, str]]:
+    """(id, "Parent > Child") for every category, so a search matches either level."""
+
+    def label(category_id: str) -> str:
+        parts: list[str] = []
+        current = tax.get(category_id)
+        while current is not None:
+            parts.insert(0, current.name)
+            current = tax.get(current.parent) if current.parent else None
+        return " \u203a ".join(parts)
+
+    return [(c.id, label(c.id)) for c in tax]
+
+
+def _countries(session: Session) -> dict[str, list[tuple[str, str]]]:
+    """The node's member states first, then every other ISO 3166 country."""
+    members = [(m.code, m.name) for m in registry.get_member_states(session)]
+    known = {code for code, _ in members}
+    return {"members": members, "others": [c for c in _all_countries() if c[0] not in known]}
+
+
+@functools.cache
+def _all_countries() -> tuple[tuple[str, str], ...]:
+    found = ((str(c.alpha_2), str(c.name)) for c in pycountry.countries)
+    return tuple(sorted(found, key=lambda pair: pair[1]))
+
+
+def _sea_areas(session: Session) -> list[str]:
+    """The sea areas of every region pack loaded on this node."""
+    areas = {str(a) for p in catalog.packs(session) for a in p.content.get("sea_areas", [])}
+    return sorted(areas)
