@@ -48,20 +48,20 @@ class CrossBorderLink:
 
 
 def _own_reports(principal: Principal) -> Select[str]:
-    """The organization's newest live reports that this reader may see, bounded."""
+    """The organization's newest live reports: a bound on the work, not a permission.
+
+    Which of them the reader may see is decided by the index rows' keys, as for every
+    other row the links are made of.
+    """
     return (
         select(Report.id)
-        .where(
-            Report.originator_org_id == principal.organization_id,
-            Report.revoked.is_(False),
-            visible(principal, Report.id),
-        )
+        .where(Report.originator_org_id == principal.organization_id, Report.revoked.is_(False))
         .order_by(Report.modified.desc(), Report.id.desc())
         .limit(MAX_OWN_REPORTS)
     )
 
 
-def _linkable_values(principal: Principal, *, threshold: int) -> Subquery:
+def _linkable_values(principal: Principal, own_ids: list[str], *, threshold: int) -> Subquery:
     """The distinct values of the organization's reports that are not common to this reader.
 
     Each value is probed once. A report holds a value under at most len(keys) of the
@@ -72,7 +72,7 @@ def _linkable_values(principal: Principal, *, threshold: int) -> Subquery:
     mine, probe = aliased(CorrelationEntry), aliased(CorrelationEntry)
     values = (
         select(mine.type, mine.value)
-        .where(mine.report_id.in_(_own_reports(principal).scalar_subquery()), mine.key.in_(keys))
+        .where(mine.report_id.in_(own_ids), mine.key.in_(keys))
         .distinct()
         .subquery()
     )
@@ -88,14 +88,14 @@ def _linkable_values(principal: Principal, *, threshold: int) -> Subquery:
 
 
 def _link_rows(
-    principal: Principal, *, threshold: int, limit: int
+    principal: Principal, own_ids: list[str], *, threshold: int, limit: int
 ) -> Select[str, str, str, str, datetime]:
     """(own id, other id, type, value, other's modified), the newest other report first.
 
     Every index row read carries one of the reader's keys, on both ends.
     """
     keys = sorted(principal.keys)
-    values = _linkable_values(principal, threshold=threshold)
+    values = _linkable_values(principal, own_ids, threshold=threshold)
     mine, theirs = aliased(CorrelationEntry), aliased(CorrelationEntry)
     own, other = aliased(Report), aliased(Report)
     return (
@@ -107,8 +107,7 @@ def _link_rows(
         .join(own, own.id == mine.report_id)
         .join(other, other.id == theirs.report_id)
         .where(
-            own.originator_org_id == principal.organization_id,
-            own.revoked.is_(False),
+            mine.report_id.in_(own_ids),
             mine.key.in_(keys),
             theirs.key.in_(keys),
             theirs.report_id != mine.report_id,
@@ -145,7 +144,10 @@ def for_organization(
 ) -> list[CrossBorderLink]:
     """The reader's organization's reports that another state's visible report matches."""
     pairs: dict[tuple[str, str], list[tuple[str, str]]] = {}
-    rows = session.execute(_link_rows(principal, threshold=threshold, limit=limit))
+    own_ids = list(session.scalars(_own_reports(principal)))
+    if not own_ids:
+        return []
+    rows = session.execute(_link_rows(principal, own_ids, threshold=threshold, limit=limit))
     for own_id, other_id, kind, value, _modified in rows:
         if (own_id, other_id) not in pairs and len(pairs) == limit:
             continue

@@ -159,14 +159,7 @@ def taxonomy(node: NodeDep, _: PrincipalDep) -> TaxonomyRead:
 def audience(query: AudienceQuery, node: NodeDep, principal: PrincipalDep) -> AudienceRead:
     """Who would read an item marked and distributed so, if the caller filed it now."""
     with node.db.session() as session:
-        dist = sharing.resolve_distribution(session, query.tlp, query.distribution.model_dump())
-        keys = sharing.item_keys(
-            query.tlp,
-            dist,
-            originator_user_id=principal.user_id,
-            originator_org_id=principal.organization_id,
-        )
-        found = sharing.audience(session, keys)
+        found = sharing.audience_for(session, principal, query.tlp, query.distribution.model_dump())
     return AudienceRead(
         member_states=found.member_states,
         organizations=found.organizations,

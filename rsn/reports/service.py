@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -28,6 +29,7 @@ from rsn.sharing import Principal
 from rsn.store import new_id, utcnow
 
 SEQ_COUNTER = "report_seq"
+REPORT_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 @dataclass
@@ -63,7 +65,8 @@ def next_seq(session: Session) -> int:
     return next_seqs(session, 1)[0]
 
 
-def _check_fields(session: Session, data: ReportCreate | ReportUpdate) -> None:
+def check_fields(session: Session, data: ReportCreate | ReportUpdate) -> None:
+    """The checks that need the node's data: its taxonomy and the ISO country list."""
     if data.category is not None and data.category not in catalog.category_ids(session):
         raise ValidationError.field(
             "category", f"'{data.category}' is not a category of this node's taxonomy."
@@ -106,9 +109,11 @@ def create_many(session: Session, filings: Sequence[Filing]) -> list[str]:
     Each filing is checked as a single create would be; any error rejects all.
     """
     for filing in filings:
+        if filing.report_id is not None and not REPORT_ID.fullmatch(filing.report_id):
+            raise ValueError(f"a report id is a lower-case UUID, not {filing.report_id!r}")
         if not sharing.may_file(filing.principal):
             raise Forbidden(f"A {filing.principal.role} may read reports but not file them.")
-        _check_fields(session, filing.data)
+        check_fields(session, filing.data)
     dists = [
         sharing.resolve_distribution(session, f.data.tlp, f.data.distribution.model_dump())
         for f in filings
@@ -198,6 +203,8 @@ def create_once(
 
 def get(session: Session, *, principal: Principal, report_id: str) -> Report:
     """A report the principal may read; NotFound alike for hidden and absent ones."""
+    if not REPORT_ID.fullmatch(report_id):
+        raise NotFound("report", report_id[:64])
     report = session.scalar(
         select(Report).where(Report.id == report_id, sharing.visible(principal, Report.id))
     )
@@ -253,7 +260,7 @@ def update_report(
     for name, value in given.items():
         if value is None and name not in NULLABLE_FIELDS:
             raise ValidationError.field(name, "may not be null.")
-    _check_fields(session, data)
+    check_fields(session, data)
     tlp = data.tlp or report.tlp
     names = _distribution_after(report, given, tlp)
     dist = sharing.resolve_distribution(session, tlp, names)

@@ -5,6 +5,7 @@ Other features ask it; none re-implements it. See `policy` for the rules.
 
 from __future__ import annotations
 
+from rsn.sharing.distribution import audience_for
 from rsn.sharing.distribution import resolve as resolve_distribution
 from rsn.sharing.models import TLP_LEVELS, Shareable, SharingGrant
 from rsn.sharing.policy import (
@@ -28,6 +29,7 @@ __all__ = [
     "Shareable",
     "SharingGrant",
     "audience",
+    "audience_for",
     "can_read",
     "for_user",
     "from_token",

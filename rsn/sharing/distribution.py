@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from rsn.errors import FieldProblem, ValidationError
 from rsn.registry.models import MemberState, Organization, SharingGroup, User
-from rsn.sharing.policy import Distribution
+from rsn.sharing.policy import Audience, Distribution, Principal, audience, item_keys
 
 ALLOWED = {
     "clear": frozenset(),
@@ -79,3 +79,17 @@ def resolve(session: Session, tlp: str, names: dict[str, Sequence[str]]) -> Dist
         sharing_group_ids=resolved["sharing_groups"],
         user_ids=resolved["users"],
     )
+
+
+def audience_for(
+    session: Session, principal: Principal, tlp: str, names: dict[str, Sequence[str]]
+) -> Audience:
+    """Who would read an item marked and distributed so, were `principal` to file it now.
+
+    The "who will see this" answer of the API and the report form alike.
+    """
+    dist = resolve(session, tlp, names)
+    keys = item_keys(
+        tlp, dist, originator_user_id=principal.user_id, originator_org_id=principal.organization_id
+    )
+    return audience(session, keys)

@@ -23,7 +23,7 @@ from rsn.api.errors import describe
 from rsn.errors import FieldProblem
 from rsn.errors import ValidationError as RSNValidationError
 from rsn.reports.listing import Filters
-from rsn.reports.schemas import CONTROL, ReportCreate, Revocation
+from rsn.reports.schemas import CONTROL, ReportCreate, Revocation, in_utc_range
 from rsn.sharing import TLP_LEVELS
 
 FILTER_LIMITS = {
@@ -31,8 +31,8 @@ FILTER_LIMITS = {
     "category": 120,
     "country": 2,
     "tlp": 20,
-    "since": 10,
-    "until": 10,
+    "since": 40,
+    "until": 40,
     "observable": 2048,
 }
 DISTRIBUTION_KEYS = ("member_states", "organizations", "sharing_groups", "users")
@@ -53,7 +53,6 @@ SCALARS = (
 )
 INPUTS = frozenset({*SCALARS, "reason"})
 MIN_ROWS = 3
-MAX_ROWS = 500
 OBS_NAME = re.compile(r"obs-(\d{1,3})-(type|value)")
 OBS_PATH = re.compile(r"observables\[(\d+)\]\.(type|value)")
 COUNTRY = re.compile(r"[A-Za-z]{2}")
@@ -143,10 +142,16 @@ def _filter_problem(name: str, value: str) -> str | None:
 def _day(
     value: str | None, errors: dict[str, str], name: str, days_after: int = 0
 ) -> datetime | None:
-    """A date input as the start of that UTC day; `until` counts its whole day."""
+    """A date input as the start of that UTC day (`until` counts its whole day).
+
+    A full RFC 3339 time, as other pages' links may carry, is taken as it is.
+    """
     if not value or name in errors:
         return None
     try:
+        if "T" in value:
+            when = datetime.fromisoformat(value)
+            return in_utc_range(when if when.tzinfo else when.replace(tzinfo=UTC))
         start = datetime.combine(date.fromisoformat(value), time(), tzinfo=UTC)
         return start + timedelta(days=days_after)
     except ValueError:
@@ -213,7 +218,7 @@ def _rows(form: FormData) -> list[tuple[str, str]]:
         if match and isinstance(value, str):
             found.setdefault(int(match[1]), {})[match[2]] = value
     rows = [(r.get("type", ""), r.get("value", "")) for _, r in sorted(found.items())]
-    return [row for row in rows if row[1].strip()][:MAX_ROWS]
+    return [row for row in rows if row[1].strip()]
 
 
 def payload(form: ReportForm) -> dict[str, Any]:

@@ -149,6 +149,8 @@ def test_filters_work_and_the_next_link_keeps_them(
     by_observable = web.get(f"/reports?observable={PHONE.replace('+', '%2B')}")
     assert "Phishing wave" in by_observable.text
     assert "No report you may see matches" in web.get("/reports?until=2020-01-01").text
+    assert "Phishing wave" in web.get("/reports?since=2026-11-01&until=2026-11-01").text
+    assert "Phishing wave" not in web.get("/reports?since=2026-11-01T10:00:01Z").text
 
 
 def test_bad_filters_show_beside_the_filter(api: Api, world: World) -> None:

@@ -286,17 +286,10 @@ def _who_will_see(
         found["audience_error"] = "The distribution names something this node does not know."
         return found
     try:
-        dist = sharing.resolve_distribution(session, tlp, names)
+        found["audience"] = sharing.audience_for(session, principal, tlp, names)
     except ValidationError as exc:
         found["audience_error"] = " ".join(p.message for p in exc.problems)
         return found
-    keys = sharing.item_keys(
-        tlp,
-        dist,
-        originator_user_id=principal.user_id,
-        originator_org_id=principal.organization_id,
-    )
-    found["audience"] = sharing.audience(session, keys)
     found["state_names"] = {m.code: m.name for m in registry.get_member_states(session)}
     found["org_names"] = {o.slug: o.name for o in registry.get_organizations(session)}
     return found
