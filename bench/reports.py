@@ -814,13 +814,14 @@ def _fix_fts_hybrid() -> None:
 
 
 def _fix_category_in() -> None:
-    """rsn/reports/listing.py `_filtered`: `category = c OR category LIKE 'c.%'` can use
+    """rsn/reports/listing.py `conditions`: `category = c OR category LIKE 'c.%'` can use
     no index (the LIKE pattern is an expression, and the OR spans two predicates); the
     taxonomy is known, so ask for `category IN (c and its sub-categories)` instead."""
     module = _listing_module()
-    original = module._filtered
+    name = "conditions" if hasattr(module, "conditions") else "_filtered"
+    original = getattr(module, name)
 
-    def _filtered(session: Session, principal: Principal, filters: Any) -> Any:
+    def conditions(session: Session, principal: Principal, filters: Any) -> Any:
         wanted = filters.category
         if not wanted:
             return original(session, principal, filters)
@@ -830,7 +831,7 @@ def _fix_category_in() -> None:
         where.append(Report.category.in_(subtree or [wanted]))
         return where
 
-    module._filtered = _filtered
+    setattr(module, name, conditions)
 
 
 def _listing_module() -> Any:

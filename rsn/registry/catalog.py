@@ -12,12 +12,37 @@ from rsn.registry.models import Organization, RegionPackRecord
 from rsn.registry.regionpacks import RegionPack
 from rsn.registry.service import create_organization, ensure_member_state
 from rsn.registry.taxonomy import Category, Taxonomy
+from rsn.store import utcnow
 
 
 def node_taxonomy(session: Session) -> Taxonomy:
-    """The base taxonomy extended by every region pack loaded on this node."""
+    """The base taxonomy extended by every region pack loaded on this node.
+
+    Built once per set of loaded packs: pages ask for it often, packs change rarely.
+    """
+    stamp = tuple(
+        (slug, version, loaded_at.isoformat())
+        for slug, version, loaded_at in session.execute(
+            select(
+                RegionPackRecord.slug, RegionPackRecord.version, RegionPackRecord.loaded_at
+            ).order_by(RegionPackRecord.loaded_at, RegionPackRecord.slug)
+        )
+    )
+    cached = _TAXONOMIES.get(stamp)
+    if cached is None:
+        cached = _build(session)
+        _TAXONOMIES.clear()  # one node per process: only the newest set is worth keeping
+        _TAXONOMIES[stamp] = cached
+    return cached
+
+
+_TAXONOMIES: dict[tuple[tuple[str, str, str], ...], Taxonomy] = {}
+
+
+def _build(session: Session) -> Taxonomy:
     result = taxonomy.load_base()
-    for record in session.scalars(select(RegionPackRecord).order_by(RegionPackRecord.loaded_at)):
+    records = select(RegionPackRecord).order_by(RegionPackRecord.loaded_at, RegionPackRecord.slug)
+    for record in session.scalars(records):
         extra = [Category.model_validate(c) for c in record.content.get("categories", [])]
         known = result.ids()
         extra = [c for c in extra if c.id not in known]
@@ -58,6 +83,7 @@ def load_pack(session: Session, pack: RegionPack) -> RegionPackRecord:
         session.add(record)
     else:
         record.name, record.version, record.content = pack.name, pack.version, content
+        record.loaded_at = utcnow()
     session.flush()
     session.info.pop("rsn_category_ids", None)
     return record

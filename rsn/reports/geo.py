@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from rsn.reports.listing import Filters, _filtered
+from rsn.reports.listing import Filters, conditions
 from rsn.reports.models import Report
 from rsn.sharing import Principal
 
@@ -40,7 +40,7 @@ def located(
     session: Session, *, principal: Principal, filters: Filters, limit: int = MAX_POINTS
 ) -> tuple[list[Point], bool]:
     """The newest live reports with a point that the principal may read; True when capped."""
-    where = _filtered(session, principal, replace(filters, include_revoked=False))
+    where = conditions(session, principal, replace(filters, include_revoked=False))
     rows = session.execute(
         select(
             Report.id,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select
@@ -38,9 +38,10 @@ class Filters:
     include_revoked: bool = True
 
 
-def _filtered(
+def conditions(
     session: Session, principal: Principal, filters: Filters
 ) -> list[ColumnElement[bool]]:
+    """The reader's sharing filter and their own filters, as SQL any report query can AND."""
     where: list[ColumnElement[bool]] = [sharing.visible(principal, Report.id)]
     if filters.category:
         where.append(
@@ -119,7 +120,7 @@ def get_all(
     """A page of the reports the principal may read, newest change first."""
     if not 1 <= limit <= MAX_PAGE:
         raise ValidationError.field("limit", f"must be between 1 and {MAX_PAGE}, not {limit}.")
-    where = _filtered(session, principal, filters)
+    where = conditions(session, principal, filters)
     if cursor:
         stamp, last_id = _decode_cursor(cursor)
         where.append(
@@ -153,6 +154,6 @@ def counts(
     if by not in COUNTABLE:
         raise ValidationError.field("by", f"'{by}' is not one of {', '.join(COUNTABLE)}.")
     col = COUNTABLE[by]
-    where = _filtered(session, principal, Filters(**{**filters.__dict__, "include_revoked": False}))
+    where = conditions(session, principal, replace(filters, include_revoked=False))
     rows = session.execute(select(col, func.count()).where(*where).group_by(col).order_by(col))
     return [(str(k), int(n)) for k, n in rows]

@@ -69,6 +69,21 @@ class Distribution:
     user_ids: tuple[str, ...] = ()
 
 
+def public_reader() -> Principal:
+    """Someone without an account, as the public pages serve them: the `public` key only."""
+    return Principal(
+        user_id="",
+        username="public",
+        display_name="Public",
+        organization_id="",
+        organization_slug="",
+        organization_type="",
+        member_state=None,
+        role="observer",
+        keys=frozenset({PUBLIC}),
+    )
+
+
 def item_keys(
     tlp: str, distribution: Distribution, *, originator_user_id: str, originator_org_id: str
 ) -> frozenset[str]:

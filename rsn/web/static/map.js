@@ -214,7 +214,11 @@
       if (status) status.textContent = describe(data, total);
     }
 
-    const current = () => new URLSearchParams(new FormData(form)).toString();
+    const current = () => {
+      const params = new URLSearchParams();
+      for (const [name, value] of new FormData(form)) if (value) params.append(name, value);
+      return params.toString();
+    };
     const apply = (event) => {
       if (event) event.preventDefault();
       const params = current();

@@ -15,11 +15,10 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
+from rsn import sharing
 from rsn.errors import NotFound, ValidationError
 from rsn.registry.service import country_name, get_member_states
 from rsn.reports import listing, service
-from rsn.sharing import Principal
-from rsn.sharing.policy import PUBLIC
 from rsn.web.deps import NodeDep, maybe_viewer
 from rsn.web.templating import page
 from rsn.web.views.dashboard import category_names, tallies
@@ -29,21 +28,6 @@ router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
 CLEAR = "clear"
 COUNTRY = re.compile(r"[A-Za-z]{2}")
-
-
-def public_reader() -> Principal:
-    """Someone without an account: they hold the `public` key and nothing else."""
-    return Principal(
-        user_id="",
-        username="public",
-        display_name="Public",
-        organization_id="",
-        organization_slug="",
-        organization_type="",
-        member_state=None,
-        role="observer",
-        keys=frozenset({PUBLIC}),
-    )
 
 
 def _filters(session: Session, category: str | None, country: str | None) -> listing.Filters:
@@ -67,7 +51,7 @@ def public_page(
     country: Annotated[str | None, Query(max_length=2)] = None,
 ) -> HTMLResponse:
     """The newest public reports, filtered if asked, and counts of all public reports."""
-    reader = public_reader()
+    reader = sharing.public_reader()
     with node.db.session() as session:
         filters = _filters(session, category, country)
         reports, _ = listing.get_all(session, principal=reader, filters=filters, limit=PAGE_SIZE)
@@ -90,7 +74,7 @@ def public_page(
 @router.get("/public/reports/{report_id}", response_class=HTMLResponse)
 def public_report(request: Request, node: NodeDep, report_id: str) -> HTMLResponse:
     """One public report; anything else answers 404 exactly as an absent id does."""
-    reader = public_reader()
+    reader = sharing.public_reader()
     with node.db.session() as session:
         report = service.get(session, principal=reader, report_id=report_id)
         if report.tlp != CLEAR:
