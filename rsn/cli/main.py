@@ -118,6 +118,7 @@ def demo(
     analyst = next(a for a in accounts if a.role == "analyst")
     took = (datetime.now(UTC) - started) / timedelta(seconds=1)
     console.print(f"[bold]RSN demo node[/bold] ready in {took:.1f} s — http://127.0.0.1:{port}/")
+    console.print(f"  Sign in:   http://127.0.0.1:{port}/login")
     console.print(f"  API:       http://127.0.0.1:{port}/api/v1/  (OpenAPI at /openapi.json)")
     console.print(
         f"  Analyst:   {analyst.username} / {analyst.password} "

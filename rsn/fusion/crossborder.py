@@ -16,6 +16,7 @@ from datetime import datetime
 from sqlalchemy import Select, Subquery, and_, distinct, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from rsn import sharing
 from rsn.fusion.correlate import DEFAULT_THRESHOLD
 from rsn.fusion.models import CorrelationEntry
 from rsn.reports.models import Report
@@ -166,6 +167,6 @@ def disclosed(principal: Principal, links: list[CrossBorderLink]) -> list[str]:
         side.report_id
         for link in links
         for side in (link.own, link.other)
-        if side.tlp != "clear" and side.originator_user_id != principal.user_id
+        if sharing.discloses(principal, tlp=side.tlp, originator_user_id=side.originator_user_id)
     ]
     return list(dict.fromkeys(ids))

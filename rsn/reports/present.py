@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rsn import sharing
 from rsn.reports.schemas import (
     CommonObservable,
     Correlation,
@@ -62,7 +63,7 @@ def disclosed(principal: Principal, items: Sequence[Loaded]) -> list[str]:
     ids: list[str] = []
     for item in items:
         r = item.report
-        if r.tlp != "clear" and r.originator_user_id != principal.user_id:
+        if sharing.discloses(principal, tlp=r.tlp, originator_user_id=r.originator_user_id):
             ids.append(r.id)
         ids.extend(item.disclosed_matches)
     return list(dict.fromkeys(ids))

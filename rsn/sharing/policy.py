@@ -69,6 +69,14 @@ class Distribution:
     user_ids: tuple[str, ...] = ()
 
 
+def discloses(principal: Principal, *, tlp: str, originator_user_id: str) -> bool:
+    """Whether showing an item's fields to `principal` is a disclosure the audit log records.
+
+    Public (clear) items and an originator's own items disclose nothing.
+    """
+    return tlp != "clear" and originator_user_id != principal.user_id
+
+
 def public_reader() -> Principal:
     """Someone without an account, as the public pages serve them: the `public` key only."""
     return Principal(

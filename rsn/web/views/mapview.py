@@ -19,6 +19,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy.orm import Session
 
+from rsn import sharing
 from rsn.errors import ValidationError
 from rsn.registry import catalog
 from rsn.registry.service import country_name
@@ -142,7 +143,7 @@ def _data(
     shown = [
         p.report_id
         for p in points
-        if p.tlp != "clear" and p.originator_user_id != principal.user_id
+        if sharing.discloses(principal, tlp=p.tlp, originator_user_id=p.originator_user_id)
     ]
     return body, shown
 
