@@ -42,8 +42,8 @@ system-deps:
 	fi
 
 lint: $(VENV)/.test-installed
-	$(BIN)/ruff check rsn tests bench
-	$(BIN)/ruff format --check rsn tests bench
+	$(BIN)/ruff check rsn tests bench tools
+	$(BIN)/ruff format --check rsn tests bench tools
 
 typecheck: $(VENV)/.test-installed
 	$(BIN)/mypy
