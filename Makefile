@@ -18,6 +18,8 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	# capparselib (an independent CAP parser for the tests) pins an old lxml it does not need
+	$(BIN)/python -m pip install --quiet --no-deps 'capparselib==0.6.6'
 	touch $@ $(VENV)/.installed
 
 ## make demo: a BIMSTEC demo node on http://127.0.0.1:$(PORT)/ (data in ./$(DATA))

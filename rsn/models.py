@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rsn.audit.models import AuditRecord
 from rsn.fusion.models import CorrelationEntry
+from rsn.interop.models import KeptObject, ReportLink
 from rsn.registry.models import (
     ApiToken,
     Enrolment,
@@ -17,6 +18,7 @@ from rsn.registry.models import (
 )
 from rsn.reports.models import Counter, IdempotencyKey, Report, ReportObservable, ReportVersion
 from rsn.sharing.models import SharingGrant
+from rsn.taxii.models import PullCursor, TaxiiStatus
 from rsn.web.models import SignInFailure, WebSession
 
 __all__ = [
@@ -26,17 +28,21 @@ __all__ = [
     "Counter",
     "Enrolment",
     "IdempotencyKey",
+    "KeptObject",
     "MemberState",
     "NodeSetting",
     "Organization",
+    "PullCursor",
     "RegionPackRecord",
     "Report",
+    "ReportLink",
     "ReportObservable",
     "ReportVersion",
     "SharingGrant",
     "SharingGroup",
     "SharingGroupMember",
     "SignInFailure",
+    "TaxiiStatus",
     "User",
     "WebSession",
 ]
