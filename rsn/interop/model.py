@@ -60,6 +60,7 @@ class Originator:
     organization: str  # slug
     organization_name: str
     member_state: str | None
+    user_id: str = ""
 
 
 @dataclass(frozen=True)

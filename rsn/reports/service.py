@@ -79,12 +79,20 @@ def check_fields(session: Session, data: ReportCreate | ReportUpdate) -> None:
 
 @dataclass(frozen=True)
 class Filing:
-    """One report to file, by whom, and (for imports) from which source."""
+    """One report to file, by whom, and (for imports) from which source.
+
+    An import keeps the times and the revocation its source gave the report;
+    a report filed here leaves them unset and the node stamps them.
+    """
 
     principal: Principal
     data: ReportCreate
     source_identity: str | None = None
     report_id: str | None = None
+    created: datetime | None = None
+    modified: datetime | None = None
+    revoked_reason: str | None = None
+    revoked_at: datetime | None = None
 
 
 def create(
@@ -159,11 +167,11 @@ def _new_values(filing: Filing, seq: int, now: datetime) -> dict[str, Any]:
         "originator_org_id": principal.organization_id,
         "originator_state": principal.member_state,
         "source_identity": filing.source_identity,
-        "created": now,
-        "modified": now,
-        "revoked": False,
-        "revoked_reason": None,
-        "revoked_at": None,
+        "created": filing.created or now,
+        "modified": filing.modified or filing.created or now,
+        "revoked": filing.revoked_at is not None,
+        "revoked_reason": filing.revoked_reason,
+        "revoked_at": filing.revoked_at,
     }
 
 
@@ -280,6 +288,36 @@ def update_report(
     return _new_version(session, report, observables, dist, principal, "report.update")
 
 
+def replace(
+    session: Session,
+    *,
+    principal: Principal,
+    report_id: str,
+    filing: Filing,
+) -> Report:
+    """A whole new version as an import brings it, keeping the source's times.
+
+    Unlike `update_report`, every field is replaced and a revoked report may be
+    replaced too: the source's later version is what it is.
+    """
+    report = _for_change(session, principal=principal, report_id=report_id)
+    data = filing.data
+    check_fields(session, data)
+    dist = sharing.resolve_distribution(session, data.tlp, data.distribution.model_dump())
+    for name in SCALAR_FIELDS:
+        setattr(report, name, getattr(data, name))
+    report.lat = data.location.lat if data.location else None
+    report.lon = data.location.lon if data.location else None
+    report.tlp, report.distribution = data.tlp, data.distribution.model_dump()
+    report.source_identity = filing.source_identity
+    report.revoked = filing.revoked_at is not None
+    report.revoked_reason, report.revoked_at = filing.revoked_reason, filing.revoked_at
+    observables = [(o.type, o.value) for o in data.observables]
+    return _new_version(
+        session, report, observables, dist, principal, "report.import", modified=filing.modified
+    )
+
+
 def _distribution_after(report: Report, given: dict[str, Any], tlp: str) -> dict[str, Any]:
     """The distribution an update leaves: the one given, else the current one.
 
@@ -305,10 +343,12 @@ def _new_version(
     dist: sharing.Distribution,
     principal: Principal,
     action: str,
+    *,
+    modified: datetime | None = None,
 ) -> Report:
     now = utcnow()
     report.version += 1
-    report.modified = max(now, report.modified)
+    report.modified = modified or max(now, report.modified)
     report.seq = next_seq(session)
     session.flush()
     version = rows.Version(rows.values_of(report), observables, dist, principal.user_id)

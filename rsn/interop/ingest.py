@@ -1,0 +1,284 @@
+"""Storing what a parser read: one path for every format, the CLI, the API and TAXII.
+
+An import is an upsert keyed by (source, external id) among the reports the
+importer may read. A key whose holder is hidden from the importer is treated as
+unseen: the importer gets a report of its own (with a new local id if the
+incoming id is taken), so an import never confirms nor overwrites what its
+importer may not see. Versions the node already holds (same or older
+`modified`) are skipped, so importing the same file twice changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session
+
+from rsn import sharing
+from rsn.errors import Forbidden, ValidationError
+from rsn.interop.model import Incoming, IncomingVersion, problem
+from rsn.interop.models import KeptObject, ReportLink
+from rsn.registry.models import MemberState, Organization, SharingGroup, User
+from rsn.reports import service
+from rsn.reports.models import Report
+from rsn.reports.schemas import DistributionIn
+from rsn.sharing import Principal
+
+BATCH = 500
+NAME_COLUMNS: dict[str, Any] = {
+    "member_states": MemberState.code,
+    "organizations": Organization.slug,
+    "sharing_groups": SharingGroup.slug,
+    "users": User.username,
+}
+
+
+@dataclass
+class Summary:
+    """What an import did, for the CLI to print and the API to answer."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    versions_added: int = 0
+    kept: int = 0
+    report_ids: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "versions_added": self.versions_added,
+            "kept_objects": self.kept,
+            "report_ids": self.report_ids,
+            "warnings": self.warnings,
+        }
+
+
+def store(session: Session, *, principal: Principal, items: Iterable[Incoming]) -> Summary:
+    """Store every item in the caller's transaction; any error leaves nothing behind."""
+    if not sharing.may_file(principal):
+        raise Forbidden(f"A {principal.role} may read reports but not import them.")
+    summary = Summary()
+    batch: list[Incoming] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= BATCH:
+            _store_batch(session, principal, batch, summary)
+            batch = []
+    _store_batch(session, principal, batch, summary)
+    return summary
+
+
+def _store_batch(
+    session: Session, principal: Principal, items: list[Incoming], summary: Summary
+) -> None:
+    if not items:
+        return
+    for item in items:
+        if not item.versions:
+            raise problem(item.where, "holds no report version to import.")
+        item.versions = [_checked(session, item.where, v, summary) for v in item.versions]
+    held = _held(session, principal, items)
+    fresh = [item for item in items if _key(item) not in held]
+    ids = _create(session, principal, fresh, summary)
+    for item in items:
+        key = _key(item)
+        if key in held:
+            summary.report_ids.append(held[key])
+            _update(session, principal, held[key], item, summary)
+        else:
+            summary.report_ids.append(ids[id(item)])
+
+
+def _key(item: Incoming) -> tuple[str, str] | None:
+    return None if item.external_id is None else (item.source, item.external_id)
+
+
+def _held(
+    session: Session, principal: Principal, items: Sequence[Incoming]
+) -> dict[tuple[str, str] | None, str]:
+    """Keys already imported into a report this importer may read."""
+    keys = {k for k in (_key(i) for i in items) if k is not None}
+    if not keys:
+        return {}
+    query = (
+        select(ReportLink.source, ReportLink.external_id, ReportLink.report_id)
+        .where(
+            ReportLink.external_id.in_({k[1] for k in keys}),
+            sharing.visible(principal, ReportLink.report_id),
+        )
+        .order_by(ReportLink.report_id)
+    )
+    found: dict[tuple[str, str] | None, str] = {}
+    for source, external_id, report_id in session.execute(query):
+        if (source, external_id) in keys:
+            found.setdefault((source, external_id), report_id)
+    return found
+
+
+def _create(
+    session: Session, principal: Principal, items: list[Incoming], summary: Summary
+) -> dict[int, str]:
+    """New reports as version 1 in bulk, then their later versions one by one."""
+    if not items:
+        return {}
+    taken = _taken_ids(session, [i.preferred_id for i in items if i.preferred_id])
+    filings = []
+    for item in items:
+        wanted = item.preferred_id
+        report_id = wanted if wanted and wanted not in taken else None
+        if wanted:
+            taken.add(wanted)
+        filings.append(_filing(principal, item, item.versions[0], report_id))
+    ids = service.create_many(session, filings)
+    links = [
+        {"source": i.source, "external_id": i.external_id, "report_id": rid}
+        for i, rid in zip(items, ids, strict=True)
+        if i.external_id is not None
+    ]
+    if links:
+        session.connection().execute(insert(ReportLink), links)
+    summary.created += len(items)
+    summary.versions_added += len(items)
+    for item, report_id in zip(items, ids, strict=True):
+        _keep(session, report_id, item.kept, summary, fresh=True)
+        for version in item.versions[1:]:
+            _append(session, principal, report_id, item, version)
+            summary.versions_added += 1
+    return {id(item): rid for item, rid in zip(items, ids, strict=True)}
+
+
+def _update(
+    session: Session, principal: Principal, report_id: str, item: Incoming, summary: Summary
+) -> None:
+    """Append the versions newer than the stored one; the rest the node already has."""
+    report = service.get(session, principal=principal, report_id=report_id)
+    newer = [v for v in item.versions if v.modified is None or v.modified > report.modified]
+    if not newer:
+        summary.unchanged += 1
+        return
+    if not sharing.may_change(principal, originator_org_id=report.originator_org_id):
+        summary.unchanged += 1
+        summary.warnings.append(
+            f"{item.where}: report {report_id} was imported by another organization; "
+            "its newer version was not applied."
+        )
+        return
+    for version in newer:
+        _append(session, principal, report_id, item, version)
+        summary.versions_added += 1
+    if item.kept:
+        _keep(session, report_id, item.kept, summary, fresh=False)
+    summary.updated += 1
+
+
+def _append(
+    session: Session, principal: Principal, report_id: str, item: Incoming, v: IncomingVersion
+) -> None:
+    filing = _filing(principal, item, v, report_id)
+    try:
+        service.replace(session, principal=principal, report_id=report_id, filing=filing)
+    except ValidationError as exc:
+        raise _named(item.where, exc) from None
+
+
+def _filing(
+    principal: Principal, item: Incoming, v: IncomingVersion, report_id: str | None
+) -> service.Filing:
+    revoked_at = (v.revoked_at or v.modified) if v.revoked else None
+    return service.Filing(
+        principal=principal,
+        data=v.data,
+        source_identity=item.source_identity,
+        report_id=report_id,
+        created=v.created,
+        modified=v.modified,
+        revoked_reason=v.revoked_reason if v.revoked else None,
+        revoked_at=revoked_at,
+    )
+
+
+def _taken_ids(session: Session, ids: list[str]) -> set[str]:
+    """Ids in use by any report, visible or not: those are never reused."""
+    if not ids:
+        return set()
+    return set(session.scalars(select(Report.id).where(Report.id.in_(ids))))
+
+
+def _keep(
+    session: Session, report_id: str, kept: list[dict[str, Any]], summary: Summary, *, fresh: bool
+) -> None:
+    conn = session.connection()
+    if not fresh:
+        conn.execute(delete(KeptObject).where(KeptObject.report_id == report_id))
+    if not kept:
+        return
+    rows = [
+        {
+            "report_id": report_id,
+            "position": i,
+            "object_id": str(obj.get("id") or f"{report_id}#{i}")[:300],
+            "object_type": str(obj.get("type") or "unknown")[:120],
+            "body": obj,
+        }
+        for i, obj in enumerate(kept)
+    ]
+    conn.execute(insert(KeptObject), rows)
+    summary.kept += len(rows)
+
+
+def _checked(
+    session: Session, where: str, version: IncomingVersion, summary: Summary
+) -> IncomingVersion:
+    """A version whose fields the node accepts, its distribution cut to names it knows.
+
+    A name this node does not know (an organization of another node, say) grants
+    nothing here; it is dropped with a warning rather than refusing the file,
+    which can only narrow who sees the report, never widen it.
+    """
+    data = version.data
+    known = _known_names(session, data.distribution)
+    dropped = {
+        key: [n for n in getattr(data.distribution, key) if n not in known[key]] for key in known
+    }
+    for key, names in dropped.items():
+        for name in names:
+            summary.warnings.append(
+                f"{where}.distribution.{key}: '{name}' is not known on this node; left out."
+            )
+    if any(dropped.values()):
+        trimmed = DistributionIn(**{k: sorted(known[k], key=_order(data, k)) for k in known})
+        data = data.model_copy(update={"distribution": trimmed})
+        version = replace(version, data=data)
+    try:
+        service.check_fields(session, data)
+        sharing.resolve_distribution(session, data.tlp, data.distribution.model_dump())
+    except ValidationError as exc:
+        raise _named(where, exc) from None
+    return version
+
+
+def _order(data: Any, key: str) -> Any:
+    given = list(getattr(data.distribution, key))
+    return given.index
+
+
+def _known_names(session: Session, dist: DistributionIn) -> dict[str, set[str]]:
+    known: dict[str, set[str]] = {}
+    for key, column in NAME_COLUMNS.items():
+        names = list(getattr(dist, key))
+        known[key] = (
+            set(session.scalars(select(column).where(column.in_(names)))) if names else set()
+        )
+    return known
+
+
+def _named(where: str, exc: ValidationError) -> ValidationError:
+    """The same problems, each field prefixed with the object it came from."""
+    return ValidationError([type(p)(f"{where}.{p.field}", p.message) for p in exc.problems])
