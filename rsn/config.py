@@ -23,6 +23,7 @@ class Settings:
     port: int = 8080
     correlation_threshold: int = 20
     workers: int = 1
+    node_name: str = "rsn"
 
     @classmethod
     def from_file(cls, path: Path) -> Settings:

@@ -1,0 +1,170 @@
+"""`rsn import` and `rsn export`: files in and out, as a named user, audited."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Annotated
+
+import typer
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from sqlalchemy.orm import Session
+
+from rsn import audit, sharing
+from rsn.cli.common import ConfigOpt, DataDirOpt, console, err, operator, reported, settings_for
+from rsn.errors import ValidationError
+from rsn.interop import flows, formats
+from rsn.registry import service as registry
+from rsn.store import Database
+
+PROGRESS_FROM = 1_000_000  # bytes: smaller files import before a bar could be read
+
+AsOpt = Annotated[
+    str,
+    typer.Option(
+        "--as", help="The user the import is filed by, or the export is read as (required)."
+    ),
+]
+SinceOpt = Annotated[
+    str | None,
+    typer.Option(help="Only reports modified at or after this RFC 3339 time."),
+]
+
+
+@contextmanager
+def _node(data_dir: Path | None, config: Path | None) -> Iterator[Database]:
+    db = Database(settings_for(data_dir, config).database_url)
+    try:
+        yield db
+        audit.chain(db)
+    finally:
+        db.dispose()
+
+
+def _principal(session: Session, username: str) -> sharing.Principal:
+    return sharing.for_user(session, registry.get_user(session, username=username))
+
+
+def _since(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValidationError.field("--since", f"'{value}' is not an RFC 3339 time.") from None
+    if parsed.tzinfo is None:
+        raise ValidationError.field("--since", f"'{value}' needs an offset, e.g. 'Z'.")
+    return parsed
+
+
+def import_file(
+    file: Annotated[Path, typer.Argument(help="A STIX bundle, MISP event(s), CAP alert or CSV.")],
+    as_user: AsOpt,
+    format: Annotated[
+        str | None,
+        typer.Option(help=f"The file's format if not detected: {', '.join(formats.IMPORTS)}."),
+    ] = None,
+    country: Annotated[
+        str | None,
+        typer.Option(help="Country (ISO alpha-2) for reports whose source gives none."),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check and count everything, store nothing.")
+    ] = False,
+    data_dir: DataDirOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Import a file as a user: all of it, or (on any error) nothing."""
+    if not file.is_file():
+        raise typer.BadParameter(f"'{file}' is not a file", param_hint="FILE")
+    with (
+        reported(),
+        _node(data_dir, config) as db,
+        file.open("rb") as stream,
+        db.session(write=True) as session,
+        _bar(file) as advance,
+    ):
+        principal = _principal(session, as_user)
+        result = flows.import_stream(
+            session,
+            principal=principal,
+            stream=stream,
+            format=format,
+            country=country,
+            progress=advance,
+        )
+        if dry_run:
+            session.rollback()
+        detail = {"as": as_user, "file": file.name, "format": result.format, "dry_run": dry_run}
+        flows.operator_record(session, operator=operator(), action="operator.import", detail=detail)
+    _print_summary(result, dry_run)
+
+
+@contextmanager
+def _bar(file: Path) -> Iterator[flows.Progress | None]:
+    size = file.stat().st_size
+    if size < PROGRESS_FROM:
+        yield None
+        return
+    columns = (
+        TextColumn("importing {task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=err, transient=True) as progress:
+        task = progress.add_task(file.name, total=size)
+        yield lambda n: progress.advance(task, n)
+
+
+def _print_summary(result: flows.ImportResult, dry_run: bool) -> None:
+    s = result.summary
+    verb = "Would import" if dry_run else "Imported"
+    console.print(
+        f"{verb} {result.format}: {s.created} created, {s.updated} updated, "
+        f"{s.unchanged} unchanged, {s.versions_added} versions, {s.kept} objects kept as is."
+    )
+    for warning in s.warnings[:20]:
+        console.print(f"[yellow]warning:[/yellow] {warning}")
+    if len(s.warnings) > 20:
+        console.print(f"[yellow]… and {len(s.warnings) - 20} more warnings[/yellow]")
+    if dry_run:
+        console.print("Dry run: nothing was stored.")
+
+
+def export_file(
+    format: Annotated[str, typer.Option(help=f"One of: {', '.join(formats.EXPORTS)}.")],
+    as_user: AsOpt,
+    since: SinceOpt = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here instead of to stdout.")
+    ] = None,
+    data_dir: DataDirOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Export what a user may read: exactly that, never more (node-admins included)."""
+    with reported(), _node(data_dir, config) as db:
+        fmt = formats.get(format)
+        after = _since(since)
+        part = output.with_name(output.name + ".part") if output else None
+        target = part.open("wb") if part else nullcontext(sys.stdout.buffer)
+        with db.session(write=True) as session, target as out:
+            principal = _principal(session, as_user)
+            count = _export(session, principal, out, fmt.name, after)
+            detail = {"as": as_user, "format": fmt.name, "since": since, "reports": count}
+            flows.operator_record(
+                session, operator=operator(), action="operator.export", detail=detail
+            )
+        if part and output:
+            part.replace(output)  # a failed export leaves no half-written file behind
+    where = f" to {output}" if output else ""
+    err.print(f"Exported {count} reports as {flows.describe(fmt)}{where}.")
+
+
+def _export(
+    session: Session, principal: sharing.Principal, out: IO[bytes], fmt: str, since: datetime | None
+) -> int:
+    return flows.export_stream(session, principal=principal, out=out, format=fmt, since=since)
