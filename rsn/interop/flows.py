@@ -105,8 +105,10 @@ def export_stream(
     """
     fmt = formats.get(format)
     carried: list[ExportItem] = []
-    items = _noted(outbound.stream(session, principal=principal, since=since), carried)
-    written: int = fmt.load().export(items, out, ExportContext(node_name, node_url))
+    selects = getattr(fmt.load(), "selects", None)  # a format that carries only some reports
+    found = outbound.stream(session, principal=principal, since=since)
+    items = _noted((i for i in found if selects is None or selects(i)), carried)
+    written = fmt.export(items, out, ExportContext(node_name, node_url))
     outbound.record_disclosure(
         session, principal=principal, exported=carried, action=f"report.export.{fmt.name}"
     )

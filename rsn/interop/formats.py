@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 from types import ModuleType
+from typing import Any
 
 from rsn.errors import ValidationError
 
@@ -23,9 +24,14 @@ class Format:
     suffix: str
     reads: bool
     description: str
+    writer: str = "export"
 
     def load(self) -> ModuleType:
         return importlib.import_module(self.module)
+
+    def export(self, *args: Any) -> int:
+        written: int = getattr(self.load(), self.writer)(*args)
+        return written
 
 
 FORMATS: dict[str, Format] = {
@@ -42,6 +48,15 @@ FORMATS: dict[str, Format] = {
         Format("misp", "rsn.interop.misp", "application/json", ".json", True, "MISP event JSON"),
         Format("cap", "rsn.interop.cap", "application/cap+xml", ".xml", True, "CAP 1.2 alerts"),
         Format("csv", "rsn.interop.csvfmt", "text/csv", ".csv", True, "CSV of reports"),
+        Format(
+            "csv-observables",
+            "rsn.interop.csvfmt",
+            "text/csv",
+            ".csv",
+            False,
+            "CSV of observables",
+            writer="export_observables",
+        ),
         Format(
             "suricata",
             "rsn.interop.suricata",
