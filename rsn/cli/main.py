@@ -11,7 +11,7 @@ import typer
 from rsn import __version__, audit
 from rsn.cli.common import ConfigOpt, DataDirOpt, console, err, operator, reported, settings_for
 from rsn.cli.directory import group_app, org_app, token_app, user_app
-from rsn.cli.interop import export_file, import_file
+from rsn.cli.interop import export_file, import_file, taxii_app
 from rsn.cli.regions import region_app
 from rsn.config import Settings
 from rsn.store import Database, upgrade
@@ -32,6 +32,7 @@ app.add_typer(org_app, name="org")
 app.add_typer(group_app, name="group")
 app.add_typer(region_app, name="region")
 app.command("import")(import_file)
+app.add_typer(taxii_app, name="taxii")
 app.command("export")(export_file)
 
 
