@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -12,6 +13,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rsn.errors import FieldProblem, RSNError
+from rsn.taxii.schemas import TAXII_21
 
 log = logging.getLogger("rsn.api")
 SOURCES = {"body", "query", "path", "header", "cookie"}
@@ -62,6 +64,28 @@ def body(message: str, problems: Sequence[FieldProblem] = ()) -> dict[str, Any]:
 
 MACHINE_PATHS = ("/api/", "/taxii2", "/healthz", "/openapi.json")
 PageRenderer = Callable[[Request, int, str], Response]
+TAXII_PATH = "/taxii2"
+TAXII_CHALLENGE = 'Basic realm="rsn", Bearer realm="rsn"'
+
+
+def taxii_error(
+    status: int,
+    message: str,
+    problems: Sequence[FieldProblem],
+    headers: Mapping[str, str] | None,
+) -> Response:
+    """A TAXII 2.1 error message; a bad request parameter is a 400 there, as TAXII has it."""
+    status = 400 if status == 422 else status
+    content: dict[str, Any] = {
+        "title": HTTPStatus(status).phrase,
+        "description": message,
+        "http_status": str(status),
+    }
+    if problems:
+        content["details"] = {p.field: p.message for p in problems}
+    if status == 401:
+        headers = {**(headers or {}), "WWW-Authenticate": TAXII_CHALLENGE}
+    return JSONResponse(content, status, headers=headers, media_type=TAXII_21)
 
 
 def _for_machines(request: Request) -> bool:
@@ -80,6 +104,8 @@ def install(app: FastAPI, pages: PageRenderer | None = None) -> None:
     ) -> Response:
         if pages is not None and not _for_machines(request):
             return pages(request, status, message)
+        if request.url.path.startswith(TAXII_PATH):
+            return taxii_error(status, message, problems, headers)
         return JSONResponse(body(message, problems), status_code=status, headers=headers)
 
     async def on_rsn_error(request: Request, exc: Exception) -> Response:

@@ -7,6 +7,7 @@ from fastapi import APIRouter, FastAPI
 from rsn.interop.views import router as exchange
 from rsn.registry.views import router as registry
 from rsn.reports.views import router as reports
+from rsn.taxii.views import router as taxii
 
 health = APIRouter(tags=["node"])
 
@@ -22,3 +23,4 @@ def mount(app: FastAPI) -> None:
     app.include_router(reports)
     app.include_router(registry)
     app.include_router(exchange)
+    app.include_router(taxii)

@@ -1,0 +1,106 @@
+"""The TAXII media type on the wire: negotiation, the response class, and POST bodies."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import Header, Request, Response
+
+from rsn.errors import BadRequest, RSNError
+from rsn.taxii.schemas import MAX_CONTENT_LENGTH, TAXII, TAXII_21, Resource, dump
+
+
+class NotAcceptable(RSNError):
+    status = 406
+
+
+class ContentTooLarge(RSNError):
+    status = 413
+
+
+class UnsupportedMediaType(RSNError):
+    status = 415
+
+
+class TaxiiResponse(Response):
+    media_type = TAXII_21
+
+    def render(self, content: Any) -> bytes:
+        if isinstance(content, Resource):
+            content = dump(content)
+        return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _params(header: str) -> tuple[str, dict[str, str]]:
+    """'application/taxii+json; version=2.1' -> ('application/taxii+json', {'version': '2.1'})."""
+    kind, *rest = (part.strip() for part in header.split(";"))
+    params = {}
+    for item in rest:
+        key, _, value = item.partition("=")
+        params[key.strip().lower()] = value.strip().strip('"')
+    return kind.lower(), params
+
+
+def _refused(q: str) -> bool:
+    """Whether a quality value says 'not this one' (q=0)."""
+    try:
+        return float(q) == 0
+    except ValueError:
+        return False
+
+
+def accepts_taxii(accept: Annotated[str | None, Header()] = None) -> None:
+    """TAXII 2.1 (or any type) must be acceptable to the client; no Accept means any."""
+    if accept is None:
+        return
+    for media_range in accept.split(","):
+        kind, params = _params(media_range)
+        if _refused(params.get("q", "1")):
+            continue
+        if kind in ("*/*", "application/*"):
+            return
+        if kind == TAXII and params.get("version", "2.1") == "2.1":
+            return
+    raise NotAcceptable(
+        f"This server answers in '{TAXII_21}' only, which the Accept header "
+        f"'{accept[:200]}' does not allow."
+    )
+
+
+def check_content_type(content_type: str | None) -> None:
+    """A POST body must be TAXII 2.1 (or TAXII without a version)."""
+    kind, params = _params(content_type or "")
+    if kind != TAXII or params.get("version", "2.1") != "2.1":
+        raise UnsupportedMediaType(
+            f"A POST must be '{TAXII_21}', not '{(content_type or 'nothing')[:200]}'."
+        )
+
+
+async def body(request: Request) -> bytes:
+    """The body, refused past `max_content_length` before it is all read."""
+    declared = request.headers.get("content-length", "")
+    too_large = ContentTooLarge(
+        f"The envelope is larger than this API root's max_content_length "
+        f"({MAX_CONTENT_LENGTH} bytes); send it in parts."
+    )
+    if declared.isdigit() and int(declared) > MAX_CONTENT_LENGTH:
+        raise too_large
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_CONTENT_LENGTH:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def envelope_objects(body: bytes) -> list[Any]:
+    try:
+        envelope = json.loads(body)
+    except ValueError as exc:
+        raise BadRequest(f"The body is not JSON: {exc}.") from None
+    if not isinstance(envelope, dict) or not isinstance(envelope.get("objects", []), list):
+        raise BadRequest("The body is not a TAXII envelope (an object with an 'objects' list).")
+    found: list[Any] = envelope.get("objects", [])
+    return found
