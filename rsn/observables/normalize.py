@@ -11,12 +11,14 @@ limited to what no installed library offers (see the bech32m note on ``_bech32``
 
 from __future__ import annotations
 
+import functools
 import ipaddress
+import re
 import string
 import unicodedata
 from collections.abc import Callable
 from functools import partial
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import base58
 import bech32
@@ -129,7 +131,21 @@ def _url(text: str) -> str:
     if port is not None and port != _URL_DEFAULT_PORTS[parts.scheme]:
         netloc = f"{netloc}:{port}"
     # RFC 3986 section 6.2.3: an empty path and "/" name the same resource.
-    return urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, parts.fragment))
+    path, query, fragment = (_uri_part(p) for p in (parts.path or "/", parts.query, parts.fragment))
+    return urlunsplit((parts.scheme, netloc, path, query, fragment))
+
+
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+# RFC 3986 pchar plus "/" and "?": everything else (non-ASCII, spaces, brackets) is
+# percent-encoded as UTF-8, so a URL is a URI (STIX requires it) and one resource has
+# one spelling whether it was pasted encoded or not.
+_URI_SAFE = "!$&'()*+,;=:@/?%"
+
+
+def _uri_part(text: str) -> str:
+    if _BAD_ESCAPE.search(text):
+        raise _Invalid("it has a '%' that is not followed by two hexadecimal digits")
+    return quote(text, safe=_URI_SAFE)
 
 
 _LOCAL_PART_FORBIDDEN = frozenset('()<>[]:;,\\"')
@@ -409,6 +425,7 @@ _RULES: dict[str, tuple[str, Callable[[str], str]]] = {
 OBSERVABLE_TYPES: tuple[str, ...] = tuple(_RULES)
 
 
+@functools.lru_cache(maxsize=65_536)
 def normalize(type_: str, value: str) -> str:
     """Return the canonical form of ``value`` so equal observables compare equal.
 

@@ -11,7 +11,7 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert, select, text
@@ -348,7 +348,9 @@ def _new_version(
 ) -> Report:
     now = utcnow()
     report.version += 1
-    report.modified = modified or max(now, report.modified)
+    # STIX tells versions apart by `modified`: two edits within one millisecond
+    # must still get two distinct times, or an importer would merge them.
+    report.modified = modified or max(now, report.modified + timedelta(milliseconds=1))
     report.seq = next_seq(session)
     session.flush()
     version = rows.Version(rows.values_of(report), observables, dist, principal.user_id)
