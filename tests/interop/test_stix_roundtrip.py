@@ -8,7 +8,6 @@ before the importer, of another organization, imports the bundle.
 from __future__ import annotations
 
 import io
-import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -138,12 +137,10 @@ def file_and_export(
         try:
             rid = service.create(s, principal=author, data=ReportCreate(**body))
             for change in changes:
-                time.sleep(0.002)  # STIX tells versions apart by `modified`, to the millisecond
                 service.update_report(
                     s, principal=author, report_id=rid, data=ReportUpdate(**change)
                 )
             if revoke:
-                time.sleep(0.002)
                 service.revoke(s, principal=author, report_id=rid, reason=revoke)
             original = state(s, author, rid)
             out = io.BytesIO()
