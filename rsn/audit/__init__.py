@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rsn.audit.log import Verdict, chain, digest, record, verify
+from rsn.audit.log import Verdict, chain, digest, record, record_many, verify
 from rsn.audit.models import AuditRecord
 
-__all__ = ["AuditRecord", "Verdict", "chain", "digest", "record", "verify"]
+__all__ = ["AuditRecord", "Verdict", "chain", "digest", "record", "record_many", "verify"]

@@ -6,7 +6,9 @@ POSTed to `/api/v1/import` go through the same checks and leave the same trace.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, Any
@@ -80,12 +82,31 @@ def import_stream(
     )
     parsed = fmt.load().parse(Counted(stream, progress), context)
     try:
-        summary = ingest.store(session, principal=principal, items=parsed)
+        with _no_cycle_collection():
+            summary = ingest.store(session, principal=principal, items=parsed)
     except ijson.JSONError as exc:
         raise ValidationError.field("file", f"is not valid JSON: {exc}") from None
     except UnicodeDecodeError as exc:
         raise ValidationError.field("file", f"is not UTF-8 text: {exc.reason}.") from None
     return ImportResult(fmt.name, summary)
+
+
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Pause the cyclic garbage collector for the length of an import.
+
+    A parser holds the file's objects until their reports are complete, and every
+    full collection walks that growing heap without finding garbage: measured, a
+    quarter to a third of a large import's time. Reference counting still frees
+    everything as usual; the pause only defers cycle detection, and ends here.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def export_stream(

@@ -135,10 +135,11 @@ def create_many(session: Session, filings: Sequence[Filing]) -> list[str]:
         for f, v, d in zip(filings, values, dists, strict=True)
     ]
     rows.write_versions(session, versions, now=now, fresh=True)
-    for f, v in zip(filings, values, strict=True):
-        audit.record(
-            session, actor=f.principal.username, action="report.create", item_ids=[v["id"]]
-        )
+    audit.record_many(
+        session,
+        action="report.create",
+        entries=[(f.principal.username, [v["id"]]) for f, v in zip(filings, values, strict=True)],
+    )
     return [str(v["id"]) for v in values]
 
 
