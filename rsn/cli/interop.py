@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from rsn import audit, sharing
 from rsn.cli.common import ConfigOpt, DataDirOpt, console, err, operator, reported, settings_for
-from rsn.errors import ValidationError
+from rsn.errors import RSNError, ValidationError
 from rsn.interop import flows, formats
 from rsn.registry import service as registry
 from rsn.store import Database
@@ -82,13 +82,33 @@ def import_file(
     """Import a file as a user: all of it, or (on any error) nothing."""
     if not file.is_file():
         raise typer.BadParameter(f"'{file}' is not a file", param_hint="FILE")
-    with (
-        reported(),
-        _node(data_dir, config) as db,
-        file.open("rb") as stream,
-        db.session(write=True) as session,
-        _bar(file) as advance,
-    ):
+    detail: dict[str, object] = {"as": as_user, "file": file.name, "dry_run": dry_run}
+    with reported(), _node(data_dir, config) as db:
+        try:
+            result = _import(db, file, as_user, format, country, dry_run)
+        except RSNError as exc:
+            with db.session(write=True) as session:  # a refused import is on the record too
+                detail["refused"] = exc.message[:500]
+                flows.operator_record(
+                    session, operator=operator(), action="operator.import", detail=detail
+                )
+            raise
+        with db.session(write=True) as session:
+            detail["format"] = result.format
+            detail.update(result.summary.as_dict() if not dry_run else {})
+            detail.pop("report_ids", None)
+            detail.pop("warnings", None)
+            flows.operator_record(
+                session, operator=operator(), action="operator.import", detail=detail
+            )
+    _print_summary(result, dry_run)
+
+
+def _import(
+    db: Database, file: Path, as_user: str, format: str | None, country: str | None, dry_run: bool
+) -> flows.ImportResult:
+    """The import in one transaction, rolled back after counting when it is a dry run."""
+    with file.open("rb") as stream, db.session(write=True) as session, _bar(file) as advance:
         principal = _principal(session, as_user)
         result = flows.import_stream(
             session,
@@ -100,9 +120,7 @@ def import_file(
         )
         if dry_run:
             session.rollback()
-        detail = {"as": as_user, "file": file.name, "format": result.format, "dry_run": dry_run}
-        flows.operator_record(session, operator=operator(), action="operator.import", detail=detail)
-    _print_summary(result, dry_run)
+    return result
 
 
 @contextmanager

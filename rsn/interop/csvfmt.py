@@ -24,7 +24,9 @@ importer's member state. Columns the importer does not know are kept with the re
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
+import json
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
@@ -202,6 +204,17 @@ def parse(stream: IO[bytes], context: ImportContext) -> Iterator[Incoming]:
         yield incoming(where, row, context)
 
 
+def _row_key(row: Mapping[str, str]) -> str:
+    """A key for a record without an id: its content, so the same file twice adds nothing.
+
+    Two records that differ in any cell are two reports; a record edited and
+    imported again is a new report too, since without an id nothing says it is
+    the same one.
+    """
+    canonical = json.dumps(sorted(row.items()), ensure_ascii=False, separators=(",", ":"))
+    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+
+
 def incoming(where: str, row: Mapping[str, str], context: ImportContext) -> Incoming:
     """One report from one record, `row` keyed by lower-case column names."""
 
@@ -222,7 +235,7 @@ def incoming(where: str, row: Mapping[str, str], context: ImportContext) -> Inco
     }
     if get("sea_area"):
         payload["sea_area"] = get("sea_area")
-    ext = get("id") or None
+    ext = get("id") or _row_key(row)
     return Incoming(
         source=f"csv:{context.importer_org}",
         external_id=ext,

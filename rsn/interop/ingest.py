@@ -24,7 +24,7 @@ from rsn.interop.models import KeptObject, ReportLink
 from rsn.registry.models import MemberState, Organization, SharingGroup, User
 from rsn.reports import service
 from rsn.reports.models import Report
-from rsn.reports.schemas import DistributionIn
+from rsn.reports.schemas import DistributionIn, ReportCreate
 from rsn.sharing import Principal
 
 BATCH = 500
@@ -159,7 +159,7 @@ def _update(
 ) -> None:
     """Append the versions newer than the stored one; the rest the node already has."""
     report = service.get(session, principal=principal, report_id=report_id)
-    newer = [v for v in item.versions if v.modified is None or v.modified > report.modified]
+    newer = [v for v in item.versions if _newer(session, report, v)]
     if not newer:
         summary.unchanged += 1
         return
@@ -176,6 +176,30 @@ def _update(
     if item.kept:
         _keep(session, report_id, item.kept, summary, fresh=False)
     summary.updated += 1
+
+
+def _newer(session: Session, report: Report, version: IncomingVersion) -> bool:
+    """Whether a version is one the node lacks: later by its time, or (untimed) different."""
+    if version.modified is not None:
+        return version.modified > report.modified
+    return _fields(session, report) != version.data.model_dump(mode="json")
+
+
+def _fields(session: Session, report: Report) -> dict[str, Any]:
+    """The stored report in the shape of the contract's create body, to compare with one."""
+    current = ReportCreate.model_validate(
+        {
+            **{name: getattr(report, name) for name in service.SCALAR_FIELDS},
+            "location": None if report.lat is None else {"lat": report.lat, "lon": report.lon},
+            "tlp": report.tlp,
+            "distribution": report.distribution,
+            "observables": [
+                {"type": t, "value": v}
+                for t, v in service.observables_of(session, [report.id])[report.id]
+            ],
+        }
+    )
+    return current.model_dump(mode="json")
 
 
 def _append(

@@ -94,6 +94,8 @@ def test_import_is_atomic_and_names_the_bad_row(
     assert code == 1
     assert "rows[1]" in output and "999.1.1.1" in output
     assert reports(world) == 0
+    [record] = actions(world, "operator.import")  # the refusal is on the record
+    assert record["detail"]["as"] == "in.analyst" and "rows[1]" in record["detail"]["refused"]
 
 
 def test_dry_run_counts_and_stores_nothing_then_import_and_reimport(
@@ -109,7 +111,14 @@ def test_dry_run_counts_and_stores_nothing_then_import_and_reimport(
     assert "Would import csv: 1 created" in output and reports(world) == 0
     code, output = rsn("import", str(good), "--as", "in.analyst", *node_args)
     assert code == 0 and "Imported csv: 1 created" in output
-    assert [a["detail"]["dry_run"] for a in actions(world, "operator.import")] == [True, False]
+    code, output = rsn("import", str(good), "--as", "in.analyst", *node_args)
+    assert code == 0 and "0 created, 0 updated, 1 unchanged" in output and reports(world) == 1
+    records = [a["detail"] for a in actions(world, "operator.import")]
+    assert [(r["dry_run"], r.get("created")) for r in records] == [
+        (True, None),
+        (False, 1),
+        (False, 0),
+    ]
 
 
 def test_import_refuses_a_reader_and_an_unknown_format(
