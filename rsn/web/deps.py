@@ -72,11 +72,14 @@ async def csrf_checked(request: Request, who: Annotated[Viewer, Depends(viewer)]
     """A state-changing request must carry the session's CSRF token (form field or header)."""
     if request.method in UNSAFE:
         sent = request.headers.get(CSRF_HEADER)
+        form = None
         if sent is None:
             form = await request.form()
             value = form.get(CSRF_FIELD)
             sent = value if isinstance(value, str) else None
         if not sent or not hmac.compare_digest(sent, who.csrf):
+            if form is not None:
+                await form.close()  # an uploaded file's temporary copy goes with the refusal
             raise Forbidden(EXPIRED_FORM)
     return who
 

@@ -577,6 +577,7 @@ AXE_PAGES = [
     pytest.param(None, "/public", id="public"),
     pytest.param("bd.web", "/profile", id="profile"),
     pytest.param("bd.root", "/admin/users", id="admin-users"),
+    pytest.param("bd.web", "/exchange", id="import-export"),
 ]
 
 
