@@ -2,24 +2,24 @@
 
     .venv/bin/python bench/reports.py [--n 100000] [--store sqlite|postgresql|both]
                                       [--pg-url URL] [--json FILE] [--keep]
-                                      [--via create|create_many] [--fix NAME ...]
+                                      [--via create|create_many]
 
 Builds a BIMSTEC node in a scratch store (a temporary SQLite file; a database named
 rsn_bench_* on the PostgreSQL server at --pg-url, dropped afterwards), loads N reports
-through the service layer (`rsn.reports.service.create`, validation included) in
-transactions of 500, then starts uvicorn in a subprocess on a free port of 127.0.0.1
+through the service layer (`rsn.reports.service.create` per report, or
+`service.create_many` per batch; `ReportCreate` validation included) in transactions of
+500, then starts uvicorn in a subprocess on a free port of 127.0.0.1
 and times the REST API with httpx: single creates, list pages (unfiltered, by country,
 by country and category, and with `q=`), and single reads with correlations, each as a
 user of the large organization (in-cert) and of a small one (bt-police). Prints one
 table per store with the targets beside the figures. Speed targets live here, never in
-the tests. `--fix NAME` measures a proposed change to rsn/ without touching the tree.
+the tests.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import dataclasses
 import hashlib
 import json
 import os
@@ -44,25 +44,13 @@ import psycopg
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlalchemy import (
-    ColumnElement,
-    column,
-    func,
-    literal,
-    literal_column,
-    select,
-    table,
-    text,
-)
-from sqlalchemy.dialects.postgresql import REGCONFIG
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session
 
 from rsn import audit, sharing
 from rsn.registry import catalog, regionpacks, tokens
 from rsn.registry import service as registry
-from rsn.reports import search, service
-from rsn.reports.models import Report
+from rsn.reports import service
 from rsn.reports.schemas import ReportCreate
 from rsn.sharing import Principal
 from rsn.store import Database, upgrade
@@ -529,20 +517,17 @@ def latency(measure: str, reader: str, samples: Sequence[float], note: str = "")
 # Ingest through the service layer
 
 
-def _report_id(created: object) -> str:
-    """`service.create` returns the new id (older trees returned the Report)."""
-    return created if isinstance(created, str) else str(getattr(created, "id"))  # noqa: B009
-
-
 def ingest(db: Database, gen: Generator, n: int, run: StoreRun, via: str) -> list[str]:
     """N reports through the service, 500 to a transaction; returns their ids.
 
     `via="create"` calls `service.create` once per report (the path of the API);
     `via="create_many"` hands each batch of 500 to `service.create_many` (imports, sync).
+    The clock runs over what the node does: validating each `ReportCreate`, filing,
+    committing. Making up the JSON bodies is the client's work, done before each batch.
     """
     ids: list[str] = []
     principals = {name: a.principal for name, a in gen.reg.accounts.items()}
-    validating = 0.0
+    took = cpu = validating = 0.0
     columns = (
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -550,32 +535,32 @@ def ingest(db: Database, gen: Generator, n: int, run: StoreRun, via: str) -> lis
         TextColumn("{task.fields[rate]}"),
         TimeElapsedColumn(),
     )
-    started, cpu_started = time.perf_counter(), time.process_time()
     with Progress(*columns, console=console, transient=False) as progress:
         task = progress.add_task(f"ingest ({run.store}, {via})", total=n, rate="")
         for first in range(0, n, BATCH):
+            bodies = []
+            for i in range(first, min(first + BATCH, n)):
+                author = gen.author()
+                bodies.append((principals[author], gen.payload(i, author)))
+            started, cpu_started = time.perf_counter(), time.process_time()
             with db.session(write=True) as s:
-                batch: list[tuple[Principal, ReportCreate]] = []
-                for i in range(first, min(first + BATCH, n)):
-                    author = gen.author()
-                    body = gen.payload(i, author)
+                filings = []
+                for principal, body in bodies:
                     t0 = time.perf_counter()
                     data = ReportCreate.model_validate(body)
                     validating += time.perf_counter() - t0
                     if via == "create_many":
-                        batch.append((principals[author], data))
+                        filings.append(service.Filing(principal, data))
                     else:
-                        created = service.create(s, principal=principals[author], data=data)
-                        ids.append(_report_id(created))
-                if batch:
-                    filings = [service.Filing(p, d) for p, d in batch]  # type: ignore[attr-defined]
-                    ids.extend(service.create_many(s, filings))  # type: ignore[attr-defined]
+                        ids.append(service.create(s, principal=principal, data=data))
+                if filings:
+                    ids.extend(service.create_many(s, filings))
+            took += time.perf_counter() - started
+            cpu += time.process_time() - cpu_started
             done = len(ids)
-            rate = done / (time.perf_counter() - started)
-            progress.update(task, completed=done, rate=f"{rate:,.0f} reports/s")
+            progress.update(task, completed=done, rate=f"{done / took:,.0f} reports/s")
             if not console.is_terminal and done % (BATCH * 20) == 0:
-                progress.console.print(f"  {done:,} reports, {rate:,.0f} reports/s")
-    took, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+                progress.console.print(f"  {done:,} reports, {done / took:,.0f} reports/s")
     rate = n / took
     sqlite = run.store == "sqlite"
     run.figures.append(
@@ -623,6 +608,9 @@ def store_size(db: Database, url: str) -> float:
         with db.engine.connect() as conn:
             size = conn.execute(text("SELECT pg_database_size(current_database())")).scalar()
         return float(size or 0) / 2**20
+    # The write-ahead log copied back and emptied first, as the node does once writes pause.
+    with db.engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     path = Path(make_url(url).database or "")
     files = [path, path.with_name(path.name + "-wal")]
     return sum(f.stat().st_size for f in files if f.exists()) / 2**20
@@ -636,11 +624,6 @@ import sys
 from pathlib import Path
 
 import uvicorn
-
-sys.path.insert(0, sys.argv[4])
-from reports import apply_fixes
-
-apply_fixes([f for f in sys.argv[5].split(",") if f])
 
 from rsn.api.app import create_app
 from rsn.config import Settings
@@ -659,12 +642,11 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def http_server(url: str, data_dir: Path, fixes: Sequence[str]) -> Iterator[str]:
+def http_server(url: str, data_dir: Path) -> Iterator[str]:
     port = free_port()
     log = (data_dir / "server.log").open("w")
-    args = [str(Path(__file__).resolve().parent), ",".join(fixes)]
     proc = subprocess.Popen(
-        [sys.executable, "-c", SERVER, url, str(data_dir), str(port), *args],
+        [sys.executable, "-c", SERVER, url, str(data_dir), str(port)],
         stdout=log,
         stderr=subprocess.STDOUT,
     )
@@ -779,154 +761,6 @@ def measure_api(
 
 
 # ---------------------------------------------------------------------------------------
-# Proposed fixes to rsn/, applied only when asked (--fix NAME) to measure before and after.
-# Each is the code proposed for the named rsn module, patched in for this process and the
-# server's; nothing in the repository changes.
-
-
-FTS_CUTOFF = 1000
-
-
-def _fix_fts_hybrid() -> None:
-    """rsn/reports/search.py `condition`, SQLite only. `doc_id IN (FTS match)` leaves the
-    plan to SQLite, which drives from the match: it fetches and sorts every matching report
-    for a page of 50 (60k of them for a common word). Fetch up to FTS_CUTOFF + 1 matching
-    rowids first (cheap in FTS5): if that is all of them, filter on those (a few primary-key
-    probes and a small sort); if not, the word is common, so write `doc_id + 0 IN (...)`,
-    which keeps SQLite off the doc_id index: it walks the list's (modified, id) order and
-    probes the match set, stopping at the page. (On PostgreSQL the same idea measured
-    slower: its planner already walks the page order for common words.)"""
-    original = search.condition
-    fts = table("report_fts", column("rowid"))
-
-    def condition(session: Session, q: str) -> ColumnElement[bool]:
-        if session.get_bind().dialect.name == "postgresql":
-            return original(session, q)
-        words = search.terms(q)
-        match = " ".join(f'"{w}"' for w in words) + "*"
-        rows = select(fts.c.rowid).where(literal_column("report_fts").bool_op("MATCH")(match))
-        doc_ids = list(session.scalars(rows.limit(FTS_CUTOFF + 1)))
-        if len(doc_ids) <= FTS_CUTOFF:
-            return Report.doc_id.in_(doc_ids)
-        return (Report.doc_id + 0).in_(rows)
-
-    search.condition = condition
-
-
-def _fix_category_in() -> None:
-    """rsn/reports/listing.py `conditions`: `category = c OR category LIKE 'c.%'` can use
-    no index (the LIKE pattern is an expression, and the OR spans two predicates); the
-    taxonomy is known, so ask for `category IN (c and its sub-categories)` instead."""
-    module = _listing_module()
-    name = "conditions" if hasattr(module, "conditions") else "_filtered"
-    original = getattr(module, name)
-
-    def conditions(session: Session, principal: Principal, filters: Any) -> Any:
-        wanted = filters.category
-        if not wanted:
-            return original(session, principal, filters)
-        where = original(session, principal, dataclasses.replace(filters, category=None))
-        known = catalog.category_ids(session)
-        subtree = sorted(c for c in known if c == wanted or c.startswith(wanted + "."))
-        where.append(Report.category.in_(subtree or [wanted]))
-        return where
-
-    setattr(module, name, conditions)
-
-
-def _listing_module() -> Any:
-    try:
-        from rsn.reports import listing  # type: ignore[attr-defined, unused-ignore]
-    except ImportError:  # older trees kept listing in the service
-        return service
-    return listing
-
-
-def _fix_list_indexes() -> None:
-    """Schema (a migration 0002 and the models' __table_args__): see `STORE_FIXES`."""
-
-
-def _fix_pg_search_column() -> None:
-    """PostgreSQL: the search document as a `tsvector` column of `reports` with its GIN
-    index (schema in `STORE_FIXES`), instead of the separate `report_search` table. For a
-    rare word the planner walks the page order; with a separate table each step is an
-    index probe into report_search, with a column it is a test on the row at hand. Here
-    `search.index` also fills the column (the proposal drops report_search) and
-    `search.condition` tests it."""
-    index, original = search.index, search.condition
-    fill = text("UPDATE reports SET document = to_tsvector('simple', :text) WHERE id = :report_id")
-
-    def index_both(session: Session, documents: Sequence[Any], *, fresh: bool) -> None:
-        index(session, documents, fresh=fresh)
-        if documents and session.get_bind().dialect.name == "postgresql":
-            rows = [{"report_id": d.report_id, "text": d.text} for d in documents]
-            session.connection().execute(fill, rows)
-
-    def condition(session: Session, q: str) -> ColumnElement[bool]:
-        if session.get_bind().dialect.name != "postgresql":
-            return original(session, q)
-        words = search.terms(q)
-        quoted = ["'" + w.replace("\\", "\\\\").replace("'", "''") + "'" for w in words]
-        quoted[-1] += ":*"
-        tsquery = func.to_tsquery(literal("simple", type_=REGCONFIG), " & ".join(quoted))
-        return literal_column("reports.document").bool_op("@@")(tsquery)
-
-    search.index, search.condition = index_both, condition  # type: ignore[assignment]
-
-
-# Replacing the one-column indexes lets a filtered page walk (country|category, modified,
-# id) in the list's order and stop at 50 rows, instead of sorting every report of the
-# country (45% of them for IN). Each statement is for one dialect, or for both (None).
-STORE_FIXES: dict[str, list[tuple[str | None, str]]] = {
-    "list-indexes": [
-        (None, "DROP INDEX IF EXISTS ix_reports_country"),
-        (None, "DROP INDEX IF EXISTS ix_reports_category"),
-        (
-            None,
-            "CREATE INDEX IF NOT EXISTS ix_reports_country_modified"
-            " ON reports (country, modified, id)",
-        ),
-        (
-            None,
-            "CREATE INDEX IF NOT EXISTS ix_reports_category_modified"
-            " ON reports (category, modified, id)",
-        ),
-    ],
-    "pg-search-column": [
-        ("postgresql", "ALTER TABLE reports ADD COLUMN IF NOT EXISTS document tsvector"),
-        (
-            "postgresql",
-            "CREATE INDEX IF NOT EXISTS ix_reports_document ON reports USING GIN (document)",
-        ),
-    ],
-}
-
-
-FIXES: dict[str, Callable[[], None]] = {
-    "fts-hybrid": _fix_fts_hybrid,
-    "category-in": _fix_category_in,
-    "pg-search-column": _fix_pg_search_column,
-    "list-indexes": _fix_list_indexes,
-}
-
-
-def apply_fixes(names: Sequence[str]) -> None:
-    for name in names:
-        if name not in FIXES:
-            raise SystemExit(f"unknown fix {name!r}; known: {', '.join(FIXES)}")
-        FIXES[name]()
-
-
-def apply_store_fixes(db: Database, names: Sequence[str]) -> None:
-    """Fixes that are schema (indexes), applied to the scratch store after migrating."""
-    with db.engine.begin() as conn:
-        for name in names:
-            for dialect, statement in STORE_FIXES.get(name, []):
-                if dialect in (None, db.dialect):
-                    conn.execute(text(statement))
-
-
-# ---------------------------------------------------------------------------------------
 # One store, start to finish
 
 
@@ -936,10 +770,8 @@ def run_store(store: str, args: argparse.Namespace) -> StoreRun:
     with scratch_store(store, args.pg_url, args.keep) as (url, data_dir):
         console.rule(f"[bold]{store}[/bold]: {args.n:,} reports")
         upgrade(url)
-        apply_fixes(args.fix)
         db = Database(url)
         try:
-            apply_store_fixes(db, args.fix)
             reg = build_registry(db)
             gen = Generator.make(reg, db, args.n, args.seed)
             plan = gen.plan
@@ -955,7 +787,7 @@ def run_store(store: str, args: argparse.Namespace) -> StoreRun:
         finally:
             db.dispose()
         console.print("ingest done; starting the HTTP server")
-        with http_server(url, data_dir, args.fix) as base:
+        with http_server(url, data_dir) as base:
             measure_api(base, gen, ids, run, args.requests, args.warmup)
     run.seconds = time.perf_counter() - started
     return run
@@ -979,10 +811,9 @@ def machine_facts(args: argparse.Namespace) -> dict[str, str]:
     return facts
 
 
-def show(run: StoreRun, facts: dict[str, str], fixes: Sequence[str]) -> None:
-    fixed = f", fixes: {', '.join(fixes)}" if fixes else ""
+def show(run: StoreRun) -> None:
     table = Table(
-        title=f"RSN reports — {run.store}, {run.n:,} reports{fixed} ({run.seconds:.0f} s)",
+        title=f"RSN reports — {run.store}, {run.n:,} reports ({run.seconds:.0f} s)",
         title_justify="left",
     )
     for name, justify in (
@@ -1032,9 +863,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--json", type=Path, help="also write the results to this file")
     parser.add_argument("--keep", action="store_true", help="keep the scratch store")
-    parser.add_argument(
-        "--fix", action="append", default=[], help=f"apply a proposed fix ({', '.join(FIXES)})"
-    )
     args = parser.parse_args(argv)
     started = time.perf_counter()
     facts = machine_facts(args)
@@ -1043,7 +871,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for store in stores:
         run = run_store(store, args)
         runs.append(run)
-        show(run, facts, args.fix)
+        show(run)
     facts["load average at end"] = " ".join(f"{x:.1f}" for x in os.getloadavg())
     console.print("[bold]machine[/bold]: " + ", ".join(f"{k} {v}" for k, v in facts.items()))
     console.print("[bold]published peer figures, for context[/bold] (other data, other machines):")
@@ -1055,7 +883,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         out = {
             "machine": facts,
             "n": args.n,
-            "fixes": args.fix,
             "seconds": total,
             "stores": [asdict(r) for r in runs],
             "peers": list(PEERS),

@@ -123,23 +123,60 @@ def get_all(
     """A page of the reports the principal may read, newest change first."""
     if not 1 <= limit <= MAX_PAGE:
         raise ValidationError.field("limit", f"must be between 1 and {MAX_PAGE}, not {limit}.")
-    where = conditions(session, principal, filters)
+    where = conditions(session, principal, replace(filters, q=None))
     if cursor:
         stamp, last_id = _decode_cursor(cursor)
-        where.append(
-            or_(Report.modified < stamp, and_(Report.modified == stamp, Report.id < last_id))
-        )
-    rows = list(
-        session.scalars(
-            select(Report)
-            .where(*where)
-            .order_by(Report.modified.desc(), Report.id.desc())
-            .limit(limit + 1)
-        )
-    )
+        where.append(_before(stamp, last_id))
+    rows = _page(session, where, search.match(session, filters.q) if filters.q else None, limit)
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, encode_cursor(rows[-1]) if more and rows else None
+
+
+def _page(
+    session: Session, where: list[ColumnElement[bool]], found: search.Match | None, limit: int
+) -> list[Report]:
+    """Up to limit + 1 rows in page order; for a common word, from its newest matches first.
+
+    The newest matches make the page when the walk that found them passed no report
+    whose document is older than theirs: then the older matches, which that page left
+    out, all lie beyond it in the page order.
+    """
+    if found is not None and found.newest is not None:
+        rows = _rows(session, [*where, found.newest], limit)
+        if len(rows) > limit and not _passed_older(session, where, rows[-1], found.floor):
+            return rows
+    return _rows(session, [*where, found.every] if found else where, limit)
+
+
+def _rows(session: Session, where: list[ColumnElement[bool]], limit: int) -> list[Report]:
+    query = select(Report).where(*where).order_by(Report.modified.desc(), Report.id.desc())
+    return list(session.scalars(query.limit(limit + 1)))
+
+
+def _passed_older(
+    session: Session, where: list[ColumnElement[bool]], last: Report, floor: int
+) -> bool:
+    """Whether a report up to `last` in page order (and `where`) has a doc_id below `floor`."""
+    up_to_last = and_(
+        Report.modified >= last.modified,
+        or_(Report.modified > last.modified, Report.id >= last.id),
+    )
+    query = (
+        select(Report.id)
+        .where(*where, up_to_last, Report.doc_id + 0 < floor)
+        .order_by(Report.modified.desc(), Report.id.desc())
+        .limit(1)
+    )
+    return session.scalar(query) is not None
+
+
+def _before(stamp: datetime, report_id: str) -> ColumnElement[bool]:
+    """After the cursor in page order; `modified <= stamp` bounds the index walk."""
+    return and_(
+        Report.modified <= stamp,
+        or_(Report.modified < stamp, Report.id < report_id),
+    )
 
 
 COUNTABLE = {

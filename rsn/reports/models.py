@@ -50,9 +50,11 @@ class Report(Shareable, Base):
 
     # A filtered page walks (filter, modified, id) in the list's own order and stops
     # at the page's end, instead of sorting every report of a country or category.
+    # The country index carries the category too, so a country + category page tests
+    # each entry's category in the index and reads only the rows that match.
     __table_args__ = (
         Index("ix_reports_modified_id", "modified", "id"),
-        Index("ix_reports_country_modified", "country", "modified", "id"),
+        Index("ix_reports_country_modified", "country", "modified", "id", "category"),
         Index("ix_reports_category_modified", "category", "modified", "id"),
     )
 

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert
+from sqlalchemy import delete, insert, inspect
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from rsn import fusion, sharing
 from rsn.reports import search
@@ -97,7 +98,9 @@ def write_versions(
     if observables:
         conn.execute(insert(ReportObservable), observables)
     fusion.reindex(session, [_indexed(v, keys[v.report["id"]]) for v in versions], fresh=fresh)
-    search.index(session, [_document(v) for v in versions], fresh=fresh)
+    search.index(session, [_document(v, fresh=fresh) for v in versions], fresh=fresh)
+    if not fresh:
+        _doc_ids_renewed(session, versions)
     conn.execute(insert(ReportVersion), [_version_row(v, now) for v in versions])
 
 
@@ -116,10 +119,23 @@ def _indexed(v: Version, keys: frozenset[str]) -> fusion.Indexed:
     )
 
 
-def _document(v: Version) -> search.Document:
+def _document(v: Version, *, fresh: bool) -> search.Document:
+    """The version's search document, filed under its own sequence number when it replaces one.
+
+    A new report was inserted with `doc_id` equal to its `seq` already.
+    """
     r = v.report
     text_ = search.document(r["title"], r["description"], [value for _, value in v.observables])
-    return search.Document(report_id=r["id"], doc_id=r["doc_id"], text=text_)
+    return search.Document(report_id=r["id"], doc_id=r["doc_id" if fresh else "seq"], text=text_)
+
+
+def _doc_ids_renewed(session: Session, versions: Sequence[Version]) -> None:
+    """Tell reports already loaded in the session the `doc_id` the store now has."""
+    mapper = inspect(Report)
+    for v in versions:
+        loaded = session.identity_map.get(mapper.identity_key_from_primary_key((v.report["id"],)))
+        if loaded is not None:
+            set_committed_value(loaded, "doc_id", v.report["seq"])
 
 
 def _version_row(v: Version, now: datetime) -> dict[str, Any]:

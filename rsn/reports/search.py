@@ -1,18 +1,36 @@
 """Full-text search over title, description and observable values.
 
-SQLite uses an FTS5 table keyed by the report's `doc_id`; PostgreSQL a `tsvector`
-with a GIN index keyed by report id. Both live beside `reports` (created by the
-migrations) and are written here only. A query becomes a condition on `reports`
-that the caller ANDs with the sharing filter, so hidden reports never match.
+SQLite keeps the documents in an FTS5 table whose rowid is the report's `doc_id`;
+PostgreSQL keeps each as a `tsvector` column of `reports` (`search_document`, with a
+GIN index), so testing a row is a look at the row in hand, not a probe of another
+table. Both are created by the migrations, outside the models, and written here only.
+A query becomes a condition on `reports` that the caller ANDs with the sharing filter,
+so hidden reports never match.
+
+A report's `doc_id` is renewed with each version (it becomes the version's commit
+sequence number), so the FTS5 rowid order is the order in which documents were last
+written: the newest matches of a common word are the first ones FTS5 hands back.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import ColumnElement, column, func, literal, literal_column, select, table, text
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    column,
+    func,
+    literal,
+    literal_column,
+    select,
+    table,
+    text,
+)
 from sqlalchemy.dialects.postgresql import REGCONFIG
 from sqlalchemy.orm import Session
 
@@ -24,9 +42,14 @@ from rsn.reports.models import Report
 SEPARATORS = re.compile(r"[\s\x00-\x1f\x7f!-/:-@\[-`{-~\u00a0-\u00bf\u2000-\u206f\u3000-\u303f]+")
 MAX_TERMS = 12
 FEW_MATCHES = 1000
+# The newest matches are worth a try when they are at least this share of the documents
+# written since the oldest of them: a page then finds its rows among the first few
+# hundred reports it walks. A sparser word (2% of reports, say) would have the page walk
+# half the store for them, and the set of all its matches is cheaper.
+DENSE = 0.03
 
 _fts = table("report_fts", column("rowid"))
-_pg = table("report_search", column("report_id"), column("document"))
+_pg_document: ColumnElement[Any] = literal_column("reports.search_document")
 
 
 def tokens(text_: str) -> list[str]:
@@ -44,31 +67,39 @@ def _is_pg(session: Session) -> bool:
 
 @dataclass(frozen=True)
 class Document:
+    """A report's search text, filed under `doc_id` (its current version's sequence)."""
+
     report_id: str
     doc_id: int
     text: str
 
 
-_PG_UPSERT = text(
-    "INSERT INTO report_search (report_id, document) "
-    "VALUES (:report_id, to_tsvector('simple', :text)) "
-    "ON CONFLICT (report_id) DO UPDATE SET document = EXCLUDED.document"
+_PG_WRITE = text(
+    "UPDATE reports SET search_document = to_tsvector('simple', :text), doc_id = :doc_id "
+    "WHERE id = :report_id"
 )
-_FTS_DELETE = text("DELETE FROM report_fts WHERE rowid = :doc_id")
+_FTS_DELETE = text(
+    "DELETE FROM report_fts WHERE rowid = (SELECT doc_id FROM reports WHERE id = :report_id)"
+)
+_FTS_REKEY = text("UPDATE reports SET doc_id = :doc_id WHERE id = :report_id")
 _FTS_INSERT = text("INSERT INTO report_fts (rowid, document) VALUES (:doc_id, :text)")
 
 
 def index(session: Session, documents: Sequence[Document], *, fresh: bool) -> None:
-    """Replace reports' search documents (`fresh`: the reports are new)."""
+    """Replace reports' search documents, each under its new `doc_id`.
+
+    `fresh`: the reports were just inserted with that `doc_id` and have no document yet.
+    """
     if not documents:
         return
     conn = session.connection()
     params = [{"report_id": d.report_id, "doc_id": d.doc_id, "text": d.text} for d in documents]
     if _is_pg(session):
-        conn.execute(_PG_UPSERT, params)
+        conn.execute(_PG_WRITE, params)
         return
     if not fresh:
         conn.execute(_FTS_DELETE, params)
+        conn.execute(_FTS_REKEY, params)
     conn.execute(_FTS_INSERT, params)
 
 
@@ -80,24 +111,56 @@ def terms(q: str) -> list[str]:
     return words
 
 
-def condition(session: Session, q: str) -> ColumnElement[bool]:
-    """True for reports whose document holds every word of `q` (the last as a prefix)."""
+@dataclass(frozen=True)
+class Match:
+    """The reports whose document holds every word of a query (the last as a prefix).
+
+    `every` is the condition for all of them. When they are many (SQLite only),
+    `newest` is the condition for the FEW_MATCHES with the highest `doc_id`, and `floor`
+    the lowest `doc_id` among those: a page drawn from `newest` is the page `every`
+    gives as long as no report the page's walk passed has a `doc_id` below `floor`
+    (see `rsn.reports.listing`). For a common word that spares building the set of
+    all its matches, which is most of what such a page costs.
+    """
+
+    every: ColumnElement[bool]
+    newest: ColumnElement[bool] | None = None
+    floor: int = 0
+
+
+def match(session: Session, q: str) -> Match:
+    """The reports matching `q`, as conditions on `reports`."""
     words = terms(q)
     if _is_pg(session):
         quoted = [_pg_quote(w) for w in words]
         quoted[-1] += ":*"
         tsquery = func.to_tsquery(literal("simple", type_=REGCONFIG), " & ".join(quoted))
-        ids = select(_pg.c.report_id).where(_pg.c.document.bool_op("@@")(tsquery))
-        return Report.id.in_(ids)
-    match = " ".join(f'"{w}"' for w in words) + "*"
-    rows = select(_fts.c.rowid).where(literal_column("report_fts").bool_op("MATCH")(match))
-    # A rare word: its few matches, probed by key and sorted, make the page. A common
-    # word: `doc_id + 0` keeps SQLite off the doc_id index, so it walks the page order
-    # and probes the match set, stopping at the page's end.
-    few = list(session.scalars(rows.limit(FEW_MATCHES + 1)))
-    if len(few) <= FEW_MATCHES:
-        return Report.doc_id.in_(few)
-    return (Report.doc_id + 0).in_(rows)
+        return Match(_pg_document.bool_op("@@")(tsquery))
+    expression = " ".join(f'"{w}"' for w in words) + "*"
+    rows = select(_fts.c.rowid).where(literal_column("report_fts").bool_op("MATCH")(expression))
+    newest = rows.order_by(_fts.c.rowid.desc()).limit(FEW_MATCHES + 1).subquery()
+    listed = session.scalar(select(func.json_group_array(newest.c.rowid)))
+    found: list[int] = sorted(json.loads(listed or "[]"))
+    if len(found) <= FEW_MATCHES:
+        # A rare word: its few matches, probed by key and sorted, make the page.
+        return Match(Report.doc_id.in_(_listed(found)))
+    # A common word: `doc_id + 0` keeps SQLite off the doc_id index, so it walks the
+    # page order and probes the match set, stopping at the page's end.
+    every = (Report.doc_id + 0).in_(rows)
+    kept = found[-FEW_MATCHES:]
+    if len(kept) < DENSE * (kept[-1] - kept[0] + 1):
+        return Match(every)
+    return Match(every, (Report.doc_id + 0).in_(_listed(kept)), kept[0])
+
+
+def _listed(doc_ids: list[int]) -> Select[tuple[Any]]:
+    """doc_ids as one JSON parameter: a thousand bound values cost more than the search."""
+    return select(literal_column("value")).select_from(func.json_each(json.dumps(doc_ids)))
+
+
+def condition(session: Session, q: str) -> ColumnElement[bool]:
+    """True for every report whose document holds every word of `q`."""
+    return match(session, q).every
 
 
 def _pg_quote(word: str) -> str:

@@ -7,14 +7,19 @@ from importlib import resources
 from alembic import command
 from alembic.config import Config
 
-# Tables the migrations create by hand for one store only (full-text search); the
-# models do not describe them, so autogenerate must leave them alone.
-UNMODELLED = ("report_fts", "report_search")
+# What the migrations create by hand for one store only (full-text search): SQLite's
+# FTS5 tables, PostgreSQL's `tsvector` column on reports and its GIN index. The models
+# do not describe them (nothing reads them as columns), so autogenerate leaves them be.
+UNMODELLED = {
+    "table": ("report_fts", "report_search"),
+    "column": ("search_document",),
+    "index": ("ix_reports_search_document",),
+}
 
 
 def include_name(name: str | None, type_: str, _parent: object) -> bool:
-    """Alembic filter: compare everything but the store-specific search tables."""
-    return not (type_ == "table" and name is not None and name.startswith(UNMODELLED))
+    """Alembic filter: compare everything but the store-specific search structures."""
+    return name is None or not name.startswith(UNMODELLED.get(type_, ()))
 
 
 def alembic_config(url: str) -> Config:

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
-from rsn.store import Base, Database
-from rsn.store.migrate import include_name
+from rsn.reports import listing, service
+from rsn.reports.schemas import ReportCreate
+from rsn.sharing import Principal
+from rsn.store import Base, Database, upgrade
+from rsn.store.migrate import alembic_config, include_name
+from tests.factories import bimstec_world, report_payload
 
 
 def test_migrated_schema_matches_the_models(db: Database) -> None:
@@ -18,9 +29,14 @@ def test_migrated_schema_matches_the_models(db: Database) -> None:
     assert diff == []
 
 
-def test_search_table_exists_for_the_store(db: Database) -> None:
-    tables = set(inspect(db.engine).get_table_names())
-    assert ("report_search" if db.dialect == "postgresql" else "report_fts") in tables
+def test_search_documents_live_where_the_store_searches(db: Database) -> None:
+    found = inspect(db.engine)
+    if db.dialect == "postgresql":
+        assert "search_document" in {c["name"] for c in found.get_columns("reports")}
+        assert "ix_reports_search_document" in {i["name"] for i in found.get_indexes("reports")}
+        assert "report_search" not in found.get_table_names()
+    else:
+        assert "report_fts" in found.get_table_names()
 
 
 def test_sqlite_runs_in_wal_with_foreign_keys(db: Database) -> None:
@@ -29,3 +45,60 @@ def test_sqlite_runs_in_wal_with_foreign_keys(db: Database) -> None:
     with db.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def scratch_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database of this test's own, which it may migrate up and down."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'scratch.sqlite3'}"
+        return
+    server: str = request.getfixturevalue("pg_server")
+    name = f"rsn_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{server.rsplit('/', 1)[0]}/{name}"
+    finally:
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _found(db: Database, principal: Principal, q: str) -> list[str]:
+    with db.session() as s:
+        rows, _ = listing.get_all(s, principal=principal, filters=listing.Filters(q=q))
+        return [r.id for r in rows]
+
+
+def test_0005_keeps_search_documents_down_and_up(scratch_url: str) -> None:
+    """Reports filed before the search document moved stay findable after it moved back."""
+    upgrade(scratch_url)
+    db = Database(scratch_url)
+    try:
+        reader = bimstec_world(db).people["bd.analyst"].principal
+        with db.session(write=True) as s:
+            data = ReportCreate.model_validate(report_payload())
+            report_id = service.create(s, principal=reader, data=data)
+    finally:
+        db.dispose()
+
+    command.downgrade(alembic_config(scratch_url), "0004")
+    db = Database(scratch_url)
+    try:
+        if db.dialect == "postgresql":
+            with db.engine.connect() as conn:
+                moved = conn.execute(text("SELECT report_id FROM report_search")).scalars()
+                assert list(moved) == [report_id]
+    finally:
+        db.dispose()
+
+    upgrade(scratch_url)
+    db = Database(scratch_url)
+    try:
+        assert _found(db, reader, "bangladeshi") == [report_id]
+        assert _found(db, reader, "cox") == [report_id]
+        with db.engine.connect() as conn:
+            ctx = MigrationContext.configure(conn, opts={"include_name": include_name})
+            assert compare_metadata(ctx, Base.metadata) == []
+    finally:
+        db.dispose()
