@@ -8,6 +8,7 @@ from rsn.fusion.correlate import (
     Indexed,
     Match,
     correlations,
+    forget,
     reindex,
 )
 from rsn.fusion.crossborder import CrossBorderLink, for_organization
@@ -20,5 +21,6 @@ __all__ = [
     "Match",
     "correlations",
     "for_organization",
+    "forget",
     "reindex",
 ]

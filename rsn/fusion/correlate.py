@@ -13,11 +13,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from rsn.fusion.models import CorrelationEntry
-from rsn.sharing import Principal
+from rsn.reports.models import ReportObservable
+from rsn.sharing import Principal, SharingGrant
+from rsn.store.bulk import insert_plain
 
 DEFAULT_THRESHOLD = 20
 MAX_VALUES_PER_READ = 100
@@ -46,23 +48,57 @@ class Indexed:
     live: bool
 
 
-def reindex(session: Session, items: Sequence[Indexed], *, fresh: bool = False) -> None:
-    """Replace the reports' index rows; a revoked report correlates with nothing.
+def reindex(session: Session, items: Sequence[Indexed]) -> None:
+    """Add the reports' index rows; a revoked report correlates with nothing.
 
-    `fresh` says the reports are new, so there is nothing to clear first.
+    A report that had rows is `forget`-ed first, while its old observables and
+    grants are still stored.
     """
-    conn = session.connection()
-    if not fresh and items:
-        ids = [i.report_id for i in items]
-        conn.execute(delete(CorrelationEntry).where(CorrelationEntry.report_id.in_(ids)))
     rows = [
         {"type": t, "value": v, "key": k, "report_id": item.report_id}
         for item in items
         if item.live
         for t, v, k in sorted({(t, v, k) for t, v in item.observables for k in item.keys})
     ]
+    insert_plain(session.connection(), CorrelationEntry, rows)
+
+
+_FORGET = delete(CorrelationEntry).where(
+    CorrelationEntry.type == bindparam("t"),
+    CorrelationEntry.value == bindparam("v"),
+    CorrelationEntry.key == bindparam("k"),
+    CorrelationEntry.report_id == bindparam("r"),
+)
+
+
+def forget(session: Session, report_ids: Sequence[str]) -> None:
+    """Remove the reports' index rows, found by their whole primary key.
+
+    The rows were written from the stored observables and audience keys, so those
+    name every row exactly. The index has no second index by report, which each
+    filing would have to keep up (a tenth of the pages it wrote) for the sake of
+    edits and revocations alone.
+    """
+    if not report_ids:
+        return
+    ids = list(report_ids)
+    values = session.execute(
+        select(ReportObservable.report_id, ReportObservable.type, ReportObservable.value).where(
+            ReportObservable.report_id.in_(ids)
+        )
+    ).all()
+    keys: dict[str, list[str]] = {}
+    for item_id, key in session.execute(
+        select(SharingGrant.item_id, SharingGrant.key).where(SharingGrant.item_id.in_(ids))
+    ):
+        keys.setdefault(item_id, []).append(key)
+    rows = [
+        {"t": t, "v": v, "k": k, "r": r}
+        for r, t, v in dict.fromkeys(values)
+        for k in keys.get(r, [])
+    ]
     if rows:
-        conn.execute(insert(CorrelationEntry), rows)
+        session.connection().execute(_FORGET, rows)
 
 
 def correlations(

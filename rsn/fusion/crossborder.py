@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, aliased
 from rsn import sharing
 from rsn.fusion.correlate import DEFAULT_THRESHOLD
 from rsn.fusion.models import CorrelationEntry
-from rsn.reports.models import Report
+from rsn.reports.models import Report, ReportObservable
 from rsn.sharing import Principal, visible
 
 MAX_OWN_REPORTS = 200
@@ -71,9 +71,21 @@ def _linkable_values(principal: Principal, own_ids: list[str], *, threshold: int
     """
     keys = sorted(principal.keys)
     mine, probe = aliased(CorrelationEntry), aliased(CorrelationEntry)
+    held = ReportObservable
+    # The own reports' values come from their observables; the index row under one
+    # of the reader's keys (found by its whole key) says the reader may see that report.
     values = (
-        select(mine.type, mine.value)
-        .where(mine.report_id.in_(own_ids), mine.key.in_(keys))
+        select(held.type, held.value)
+        .join(
+            mine,
+            and_(
+                mine.type == held.type,
+                mine.value == held.value,
+                mine.key.in_(keys),
+                mine.report_id == held.report_id,
+            ),
+        )
+        .where(held.report_id.in_(own_ids))
         .distinct()
         .subquery()
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from rsn.store import Base
@@ -13,6 +13,9 @@ class CorrelationEntry(Base):
 
     Looking matches up by the reader's own keys touches only rows the reader may
     see, so the work of a read never grows with matches hidden from that reader.
+    Every look-up names the value (and, to remove a report's rows, the whole key):
+    there is no index by report to keep up on every filing. Reports are revoked,
+    never deleted.
     """
 
     __tablename__ = "correlation_index"
@@ -23,5 +26,3 @@ class CorrelationEntry(Base):
     report_id: Mapped[str] = mapped_column(
         ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True
     )
-
-    __table_args__ = (Index("ix_correlation_index_report", "report_id"),)

@@ -20,6 +20,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from rsn import fusion, sharing
 from rsn.reports import search
 from rsn.reports.models import Report, ReportObservable, ReportVersion
+from rsn.store.bulk import insert_plain
 
 COLUMNS = tuple(c.key for c in Report.__table__.columns)
 
@@ -88,6 +89,7 @@ def write_versions(
     keys = {v.report["id"]: _keys(v) for v in versions}
     if not fresh:
         ids = list(keys)
+        fusion.forget(session, ids)
         conn.execute(delete(ReportObservable).where(ReportObservable.report_id.in_(ids)))
     sharing.set_grants(session, keys, fresh=fresh)
     observables = [
@@ -95,9 +97,8 @@ def write_versions(
         for v in versions
         for i, (t, val) in enumerate(v.observables)
     ]
-    if observables:
-        conn.execute(insert(ReportObservable), observables)
-    fusion.reindex(session, [_indexed(v, keys[v.report["id"]]) for v in versions], fresh=fresh)
+    insert_plain(conn, ReportObservable, observables)
+    fusion.reindex(session, [_indexed(v, keys[v.report["id"]]) for v in versions])
     search.index(session, [_document(v, fresh=fresh) for v in versions], fresh=fresh)
     if not fresh:
         _doc_ids_renewed(session, versions)

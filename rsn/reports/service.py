@@ -122,10 +122,9 @@ def create_many(session: Session, filings: Sequence[Filing]) -> list[str]:
         if not sharing.may_file(filing.principal):
             raise Forbidden(f"A {filing.principal.role} may read reports but not file them.")
         check_fields(session, filing.data)
-    dists = [
-        sharing.resolve_distribution(session, f.data.tlp, f.data.distribution.model_dump())
-        for f in filings
-    ]
+    dists = sharing.resolve_distributions(
+        session, [(f.data.tlp, f.data.distribution.model_dump()) for f in filings]
+    )
     now = utcnow()
     seqs = next_seqs(session, len(filings))
     values = [_new_values(f, seq, now) for f, seq in zip(filings, seqs, strict=True)]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from rsn.sharing.distribution import audience_for
 from rsn.sharing.distribution import resolve as resolve_distribution
+from rsn.sharing.distribution import resolve_many as resolve_distributions
 from rsn.sharing.models import TLP_LEVELS, Shareable, SharingGrant
 from rsn.sharing.policy import (
     Audience,
@@ -42,6 +43,7 @@ __all__ = [
     "public_reader",
     "reader_keys",
     "resolve_distribution",
+    "resolve_distributions",
     "set_grants",
     "visible",
 ]

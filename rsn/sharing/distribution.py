@@ -20,6 +20,7 @@ ALLOWED = {
     "red": frozenset({"users"}),
 }
 KEYS = ("member_states", "organizations", "sharing_groups", "users")
+LOOKUP_CHUNK = 500  # names per IN list, well under every store's limit of bound values
 
 
 LOOKUPS: dict[str, Any] = {
@@ -79,6 +80,21 @@ def resolve(session: Session, tlp: str, names: dict[str, Sequence[str]]) -> Dist
         sharing_group_ids=resolved["sharing_groups"],
         user_ids=resolved["users"],
     )
+
+
+def resolve_many(
+    session: Session, markings: Sequence[tuple[str, dict[str, Sequence[str]]]]
+) -> list[Distribution]:
+    """`resolve` for a batch, with one look-up per kind of name for the whole batch.
+
+    A bulk load names the same few states, organizations and users again and again;
+    asking for each new name as it comes was a query per name per transaction.
+    """
+    for key in KEYS:
+        entries = sorted({e for _, names in markings for e in names.get(key) or []})
+        for start in range(0, len(entries), LOOKUP_CHUNK):
+            _ids(session, key, entries[start : start + LOOKUP_CHUNK])
+    return [resolve(session, tlp, names) for tlp, names in markings]
 
 
 def audience_for(

@@ -30,7 +30,6 @@ from sqlalchemy import (
     exists,
     false,
     func,
-    insert,
     or_,
     select,
 )
@@ -38,6 +37,7 @@ from sqlalchemy.orm import Session
 
 from rsn.registry.models import Organization, SharingGroupMember, User
 from rsn.sharing.models import SharingGrant
+from rsn.store.bulk import insert_plain
 
 GOVERNMENT = "government-agency"
 PUBLIC = "public"
@@ -225,8 +225,7 @@ def set_grants(session: Session, grants: Mapping[str, frozenset[str]], *, fresh:
     if not fresh and grants:
         conn.execute(delete(SharingGrant).where(SharingGrant.item_id.in_(list(grants))))
     rows = [{"item_id": item, "key": k} for item, keys in grants.items() for k in sorted(keys)]
-    if rows:
-        conn.execute(insert(SharingGrant), rows)
+    insert_plain(conn, SharingGrant, rows)
 
 
 def can_read(session: Session, principal: Principal, item_id: str) -> bool:

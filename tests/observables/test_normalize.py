@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import idna
 import phonenumbers
 import pytest
 from hypothesis import given, reject, settings
@@ -12,6 +13,7 @@ from hypothesis.provisional import domains, urls
 from stdnum import imo
 
 from rsn.observables import OBSERVABLE_TYPES, ObservableError, normalize
+from rsn.observables.normalize import _plain_host
 
 # No example database: the test tree is shared and must not grow files as a side effect.
 _PROPERTY = settings(database=None, deadline=None, max_examples=150)
@@ -378,3 +380,40 @@ def test_single_case_ethereum_addresses_are_idempotent(
     raw: bytes, case: Callable[[str], str]
 ) -> None:
     _assert_idempotent("crypto-wallet", "0x" + case(raw.hex()), must_accept=True)
+
+
+_HOSTISH = st.text(alphabet="abcXYZ019-._", min_size=1, max_size=80) | st.builds(
+    ".".join,
+    st.lists(
+        st.text(alphabet="aZ9-", min_size=0, max_size=64) | st.just("xn--bcher-kva"),
+        min_size=1,
+        max_size=5,
+    ),
+)
+
+
+@settings(database=None, deadline=None, max_examples=400)
+@given(_HOSTISH)
+def test_plain_ascii_hosts_take_the_short_way_to_the_same_answer(text: str) -> None:
+    """Where the shortcut for plain host names answers, IDNA must give the same answer."""
+    shortcut = _plain_host(text)
+    if shortcut is not None:
+        assert idna.encode(text, uts46=True).decode("ascii").removesuffix(".") == shortcut
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("Example.COM", "example.com"), ("a-b.c0.example.", "a-b.c0.example"), ("x.y", "x.y")],
+)
+def test_plain_ascii_hosts_are_lower_cased_by_the_shortcut(text: str, expected: str) -> None:
+    assert _plain_host(text) == expected
+
+
+def test_hosts_idna_must_decide_are_left_to_it() -> None:
+    for text in ("xn--bcher-kva.de", "ab--cd.example", "-lead.example", "a" * 64 + ".com"):
+        assert _plain_host(text) is None
+    assert normalize("domain-name", "XN--BCHER-KVA.de") == "xn--bcher-kva.de"
+    with pytest.raises(ObservableError, match="hyphens"):
+        normalize("domain-name", "ab--cd.example")
+    with pytest.raises(ObservableError, match="digits"):
+        normalize("domain-name", "example.123")

@@ -102,3 +102,39 @@ def test_0005_keeps_search_documents_down_and_up(scratch_url: str) -> None:
             assert compare_metadata(ctx, Base.metadata) == []
     finally:
         db.dispose()
+
+
+def test_0006_drops_two_write_only_indexes_and_reads_stay_the_same(scratch_url: str) -> None:
+    upgrade(scratch_url)
+    db = Database(scratch_url)
+    try:
+        people = bimstec_world(db).people
+        with db.session(write=True) as s:
+            data = ReportCreate.model_validate(report_payload())
+            report_id = service.create(s, principal=people["bd.analyst"].principal, data=data)
+    finally:
+        db.dispose()
+
+    def indexes() -> set[str]:
+        db = Database(scratch_url)
+        try:
+            found = inspect(db.engine)
+            return {
+                i["name"] or ""
+                for table in ("sharing_grants", "correlation_index")
+                for i in found.get_indexes(table)
+            }
+        finally:
+            db.dispose()
+
+    dropped = {"ix_sharing_grants_key_item", "ix_correlation_index_report"}
+    command.downgrade(alembic_config(scratch_url), "0005")
+    assert dropped <= indexes()
+    upgrade(scratch_url)
+    assert not dropped & indexes()
+    db = Database(scratch_url)
+    try:
+        assert _found(db, people["in.analyst"].principal, "bangladeshi") == [report_id]
+        assert _found(db, people["mm.analyst"].principal, "bangladeshi") == []
+    finally:
+        db.dispose()
