@@ -2,12 +2,12 @@
 
     .venv/bin/python bench/reports.py [--n 100000] [--store sqlite|postgresql|both]
                                       [--pg-url URL] [--json FILE] [--keep]
-                                      [--via create|create_many]
+                                      [--via create_many|create]
 
 Builds a BIMSTEC node in a scratch store (a temporary SQLite file; a database named
 rsn_bench_* on the PostgreSQL server at --pg-url, dropped afterwards), loads N reports
-through the service layer (`rsn.reports.service.create` per report, or
-`service.create_many` per batch; `ReportCreate` validation included) in transactions of
+through the service layer (`rsn.reports.service.create_many` per batch, or
+`service.create` per report; `ReportCreate` validation included) in transactions of
 500, then starts uvicorn in a subprocess on a free port of 127.0.0.1
 and times the REST API with httpx: single creates, list pages (unfiltered, by country,
 by country and category, and with `q=`), and single reads with correlations, each as a
@@ -861,8 +861,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--via",
         choices=("create", "create_many"),
-        default="create",
-        help="ingest with service.create per report (default) or create_many per batch",
+        default="create_many",
+        help="ingest with service.create_many per batch (default) or create per report",
     )
     parser.add_argument("--requests", type=int, default=200, help="timed requests per figure")
     parser.add_argument("--warmup", type=int, default=10, help="untimed requests before each")

@@ -13,11 +13,18 @@ log = logging.getLogger("rsn.node")
 
 
 class Chainer:
-    """Links committed audit records soon after each request, off the request's path."""
+    """Links committed audit records soon after each request, off the request's path.
 
-    def __init__(self, db: Database, interval: float = 2.0) -> None:
+    A poke starts a short wait (`settle`) before the chaining transaction, so records
+    appended by the requests of that moment are linked together: under steady reads,
+    one transaction a request (a quarter of a busy server's CPU, and a commit each
+    on PostgreSQL) becomes a few a second.
+    """
+
+    def __init__(self, db: Database, interval: float = 2.0, settle: float = 0.25) -> None:
         self.db = db
         self.interval = interval
+        self.settle = settle
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -38,7 +45,8 @@ class Chainer:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self._wake.wait(self.interval)
+            if self._wake.wait(self.interval):
+                self._stop.wait(self.settle)
             self._wake.clear()
             try:
                 audit.chain(self.db)

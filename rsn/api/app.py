@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -17,6 +18,11 @@ def create_app(node: Node) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # What start-up built (modules, routes, compiled schemas: ~150,000 objects) lives
+        # as long as the process. Frozen, the cycle collector stops walking it: a full
+        # collection took ~110 ms, added to whichever request happened to trigger it.
+        gc.collect()
+        gc.freeze()
         node.chainer.start()
         try:
             yield

@@ -86,15 +86,23 @@ def authenticate(session: Session, token: str) -> TokenCheck:
     parts = token.split("_", 2)
     if len(parts) != 3 or parts[0] != "rsn":
         raise refused
-    row = session.scalar(select(ApiToken).where(ApiToken.prefix == parts[1]))
-    key = _node_key(session, create=False)
-    if row is None or key is None or not hmac.compare_digest(row.digest, _digest(key, token)):
+    # The token, its user and the node's key in one round trip: this runs on every
+    # API request.
+    found = session.execute(
+        select(ApiToken, User, NodeSetting.value)
+        .join(User, User.id == ApiToken.user_id)
+        .join(NodeSetting, NodeSetting.key == TOKEN_KEY_SETTING)
+        .where(ApiToken.prefix == parts[1])
+    ).first()
+    if found is None:
+        raise refused
+    row, user, key = found
+    if not hmac.compare_digest(row.digest, _digest(bytes.fromhex(key), token)):
         raise refused
     now = utcnow()
     if row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now):
         raise refused
-    user = session.get(User, row.user_id)
-    if user is None or user.disabled:
+    if user.disabled:
         raise refused
     stale = row.last_used_at is None or now - row.last_used_at > LAST_USED_GRANULARITY
     return TokenCheck(user=user, token_id=row.id, stale=stale)
