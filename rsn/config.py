@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from rsn import clock
 from rsn.errors import ValidationError
 
 CONFIG_NAME = "rsn.toml"
@@ -24,6 +25,16 @@ class Settings:
     correlation_threshold: int = 20
     workers: int = 1
     node_name: str = "rsn"
+    # Moves this node's clock ("365d", "-12h"); empty keeps RSN_CLOCK_OFFSET or none.
+    # For tests and rehearsals only: every time window of the node reads this clock.
+    clock_offset: str = ""
+
+    def __post_init__(self) -> None:
+        if self.clock_offset:
+            try:
+                clock.parse_offset(self.clock_offset)
+            except ValueError as exc:
+                raise ValidationError.field("config.clock_offset", f"{exc}.") from exc
 
     @classmethod
     def from_file(cls, path: Path) -> Settings:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from rsn import audit
+from rsn import audit, clock
 from rsn.config import Settings
 from rsn.store import Database, upgrade
 
@@ -57,6 +57,8 @@ class Chainer:
 class Node:
     def __init__(self, settings: Settings, *, migrate: bool = True) -> None:
         self.settings = settings
+        if settings.clock_offset:
+            clock.set_offset(clock.parse_offset(settings.clock_offset))
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         if migrate:
             upgrade(settings.database_url)

@@ -11,6 +11,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -19,6 +20,7 @@ from hypothesis import HealthCheck, settings
 from sqlalchemy import text
 
 import rsn.models  # noqa: F401  (all tables known to the metadata)
+from rsn import clock as node_clock
 from rsn.store import Base, Database, upgrade
 from tests.pgcluster import Cluster
 
@@ -31,6 +33,35 @@ settings.register_profile(
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 STORES = ["sqlite", "postgresql"]
+
+
+class Clock:
+    """The node's clock as a test holds it: pinned, and moved only when the test says so."""
+
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+        node_clock.pin(at)
+
+    @property
+    def now(self) -> datetime:
+        return self.at
+
+    def advance(self, **delta: float) -> datetime:
+        self.at = node_clock.advance(timedelta(**delta))
+        return self.at
+
+
+@pytest.fixture
+def clock() -> Iterator[Clock]:
+    """Pins the node's clock at today 12:00 UTC by that clock (RSN_CLOCK_OFFSET moves it).
+
+    Tests build their times relative to `clock.now`, never from literal dates, so the
+    suite passes next year as it does today; `make test` proves it by running again a
+    year ahead.
+    """
+    noon = node_clock.now().replace(hour=12, minute=0, second=0, microsecond=0)
+    yield Clock(noon)
+    node_clock.pin(None)
 
 
 @pytest.fixture(scope="session")

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import httpx
 from fastapi import FastAPI
 
-from rsn import sharing
+from rsn import clock, sharing
 from rsn.api.app import create_app
 from rsn.config import Settings
 from rsn.node import Node
@@ -108,13 +109,35 @@ def bimstec_world(db: Database) -> World:
     return w
 
 
+def days_ago(days: float, *, hour: int = 10) -> datetime:
+    """A round hour (UTC) `days` before today by the node's clock: times never age.
+
+    Tests use this, or the `clock` fixture, instead of literal dates, so a window such as
+    the map's 30 days holds their reports next year as it does today.
+    """
+    today = clock.now().replace(hour=hour, minute=0, second=0, microsecond=0)
+    return today - timedelta(days=days)
+
+
+def stamp(when: datetime, *, offset_hours: float = 0) -> str:
+    """`when` as RFC 3339 in a zone `offset_hours` east of UTC ('Z' for UTC)."""
+    if not offset_hours:
+        return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return when.astimezone(timezone(timedelta(hours=offset_hours))).isoformat()
+
+
+def millis(when: datetime) -> str:
+    """`when` as the API writes it back: UTC, milliseconds, 'Z'."""
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
 def report_payload(**overrides: Any) -> dict[str, Any]:
     """The issue's example report, with any field replaced."""
     body: dict[str, Any] = {
         "title": "Trafficking ring using a Bangladeshi number",
         "category": "organized-crime.human-trafficking",
         "description": "Recruiters promise work abroad; victims moved through Cox's Bazar.",
-        "occurred_at": "2026-11-01T10:00:00Z",
+        "occurred_at": stamp(days_ago(5)),
         "country": "BD",
         "location": {"lat": 22.33, "lon": 91.83},
         "sea_area": None,

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 
 import typer
 from rich.table import Table
 from sqlalchemy.orm import Session
 
-from rsn import audit
+from rsn import audit, clock
 from rsn.cli.common import ConfigOpt, DataDirOpt, console, operator, reported, settings_for
 from rsn.registry import ORG_TYPES, ROLES, enrolment, tokens
 from rsn.registry import service as registry
@@ -180,7 +180,7 @@ def token_create(
     config: ConfigOpt = None,
 ) -> None:
     """Mint an API token for a user; it is printed once and cannot be shown again."""
-    expires = datetime.now(UTC) + timedelta(days=expires_days) if expires_days else None
+    expires = clock.now() + timedelta(days=expires_days) if expires_days else None
     with write_session(data_dir, config) as s:
         user = registry.get_user(s, username=username)
         issued = tokens.create(s, user=user, name=name, expires_at=expires)

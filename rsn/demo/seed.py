@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
-from rsn import audit, sharing
+from rsn import audit, clock, sharing
 from rsn.config import Settings
 from rsn.demo import accounts, data, scenario
 from rsn.demo.accounts import Account
@@ -64,7 +64,7 @@ def prepare(settings: Settings, *, now: datetime | None = None, seed: int = 2026
 
 def _utc(now: datetime | None) -> datetime:
     if now is None:
-        return datetime.now(UTC)
+        return clock.now()
     if now.tzinfo is None:
         raise ValueError("prepare(now=...) needs a timezone-aware datetime")
     return now.astimezone(UTC)

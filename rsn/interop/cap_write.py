@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import IO, Any
 
 from lxml import etree
 from lxml.builder import ElementMaker
 from lxml.etree import _Element as Element
 
+from rsn import clock
 from rsn.interop import cap_map as m
 from rsn.interop.model import ExportContext, ExportItem, VersionOut
 
@@ -229,7 +230,7 @@ def write_feed(
 def _feed_head(context: ExportContext) -> list[Element]:
     name = context.node_name
     feed_id = f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'rsn:{name}:cap')}"
-    now = datetime.now(UTC).replace(microsecond=0).isoformat()
+    now = clock.now().replace(microsecond=0).isoformat()
     head = [
         ATOM.id(feed_id),
         ATOM.title(m.xml_text(f"CAP alerts from the RSN node {name}")),

@@ -32,6 +32,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import IO, Any
 
+from rsn import clock
 from rsn.interop.model import (
     ExportContext,
     ExportItem,
@@ -380,7 +381,7 @@ def _version(where: str, data: ReportCreate, row: Mapping[str, str]) -> Incoming
         modified=modified,
         revoked=revoked,
         revoked_reason=reason if revoked else None,
-        revoked_at=(modified or datetime.now(UTC)) if revoked else None,
+        revoked_at=(modified or clock.now()) if revoked else None,
     )
 
 

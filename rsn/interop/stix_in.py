@@ -53,11 +53,12 @@ import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import IO, Any
 
 import ijson
 
+from rsn import clock
 from rsn.interop import stix_check, stix_map
 from rsn.interop.model import ImportContext, Incoming, IncomingVersion, problem, report_data
 from rsn.interop.stix_ext import (
@@ -364,7 +365,7 @@ class Reader:
             + ", ".join(f"{n} {t}" for t, n in sorted(counts.items()))
             + ".",
             "category": stix_map.category(where, [], self.context),
-            "occurred_at": created[0] if created else datetime.now(UTC),
+            "occurred_at": created[0] if created else clock.now(),
             "severity": "medium",
             "confidence": stix_map.DEFAULT_CONFIDENCE,
             "tlp": tlp,

@@ -33,11 +33,11 @@ import ipaddress
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlsplit
 
+from rsn import clock
 from rsn.errors import ValidationError
 from rsn.interop.model import ExportContext, ExportItem
 
@@ -327,7 +327,7 @@ def _header(
     count = sum(len(rules) for _, rules in built)
     lines = [
         f"Suricata rules from RSN node {_CONTROL.sub(' ', context.node_name)}",
-        f"Generated {datetime.now(UTC).isoformat(timespec='seconds')}",
+        f"Generated {clock.now().isoformat(timespec='seconds')}",
         f"Most restrictive marking included: {marking}.",
         "These rules carry shared data: handle the whole file at that marking.",
         f"Reports: {len(built)}; rules: {count}; sids in {SID_FIRST}-{SID_LAST}.",

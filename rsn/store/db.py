@@ -17,6 +17,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from rsn import clock
+
 log = logging.getLogger("rsn.store")
 
 NAMING = {
@@ -39,7 +41,7 @@ def new_id() -> str:
 
 def utcnow() -> datetime:
     """Now, in UTC, to the millisecond: the precision STIX timestamps carry."""
-    now = datetime.now(UTC)
+    now = clock.now()
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 

@@ -6,19 +6,30 @@ Every test runs on SQLite and on PostgreSQL (the `db` fixture) with one BIMSTEC 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
 
+from rsn import clock
 from rsn.api.app import create_app
 from rsn.config import Settings
 from rsn.models import AuditRecord, Report, ReportVersion
 from rsn.node import Node
 from rsn.registry import service as registry
 from rsn.store import Database
-from tests.factories import Api, Person, World, api_for, bimstec_world, report_payload
+from tests.factories import (
+    Api,
+    Person,
+    World,
+    api_for,
+    bimstec_world,
+    days_ago,
+    millis,
+    report_payload,
+    stamp,
+)
 
 STAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 PHONE = "+8801712345678"
@@ -105,11 +116,11 @@ def api_with(db: Database, tmp_path: Path, **settings: Any) -> Api:
 def test_create_returns_the_full_record_set_by_the_server(db: Database, tmp_path: Path) -> None:
     w = bimstec_world(db)
     api = api_for(db, tmp_path)
-    before = datetime.now(UTC)
+    before = clock.now()
     response = api.post(
         "/api/v1/reports",
         json=report_payload(
-            occurred_at="2026-11-01T16:00:00+06:00",
+            occurred_at=stamp(days_ago(5), offset_hours=6),
             country="bd",
             observables=[
                 {"type": "phone-number", "value": "+880 1712-345678"},
@@ -132,7 +143,7 @@ def test_create_returns_the_full_record_set_by_the_server(db: Database, tmp_path
         {"type": "phone-number", "value": PHONE},
         {"type": "domain-name", "value": "example.com"},
     ]
-    assert report["occurred_at"] == "2026-11-01T10:00:00.000Z"
+    assert report["occurred_at"] == millis(days_ago(5))
     assert report["country"] == "BD"
     assert report["distribution"] == dist(member_states=["IN"])
     assert report["location"] == {"lat": 22.33, "lon": 91.83}
@@ -142,11 +153,11 @@ def test_create_returns_the_full_record_set_by_the_server(db: Database, tmp_path
     assert report["revoked_reason"] is None and report["revoked_at"] is None
     assert report["source_identity"] is None
     assert report["correlations"] == [] and report["common_observables"] == []
-    for stamp in ("created", "modified"):
-        assert STAMP.match(report[stamp]), report[stamp]
+    for field in ("created", "modified"):
+        assert STAMP.match(report[field]), report[field]
     assert report["created"] == report["modified"]
     created = datetime.fromisoformat(report["created"])
-    assert before - timedelta(seconds=1) <= created <= datetime.now(UTC) + timedelta(seconds=1)
+    assert before - timedelta(seconds=1) <= created <= clock.now() + timedelta(seconds=1)
 
     again = api.get(response.headers["Location"], as_=w.people["bd.analyst"])
     assert again.status_code == 200
@@ -427,7 +438,7 @@ def _four_reports(api: Api, w: World) -> dict[str, str]:
             category="organized-crime.human-trafficking",
             description="Victims moved through Cox's Bazar.",
             country="BD",
-            occurred_at="2026-11-01T10:00:00Z",
+            occurred_at=stamp(days_ago(5)),
             observables=[{"type": "phone-number", "value": "+880 1712-345678"}],
         )["id"],
         "R2": file(
@@ -439,7 +450,7 @@ def _four_reports(api: Api, w: World) -> dict[str, str]:
             description="Credential harvesting against ministries.",
             tlp="green",
             distribution=dist(),
-            occurred_at="2026-10-01T00:00:00Z",
+            occurred_at=stamp(days_ago(36, hour=0)),
             observables=[{"type": "domain-name", "value": "Phish-Login.Example.org."}],
         )["id"],
         "R3": file(
@@ -451,7 +462,7 @@ def _four_reports(api: Api, w: World) -> dict[str, str]:
             country="MM",
             tlp="clear",
             distribution=dist(),
-            occurred_at="2026-09-15T00:00:00Z",
+            occurred_at=stamp(days_ago(52, hour=0)),
             observables=[],
         )["id"],
         "R4": file(
@@ -463,7 +474,7 @@ def _four_reports(api: Api, w: World) -> dict[str, str]:
             country="BD",
             tlp="red",
             distribution=dist(users=["in.analyst"]),
-            occurred_at="2026-08-01T00:00:00Z",
+            occurred_at=stamp(days_ago(97, hour=0)),
             observables=[{"type": "vessel-imo", "value": "9074729"}],
         )["id"],
     }
@@ -486,10 +497,11 @@ def test_list_filters(db: Database, tmp_path: Path) -> None:
     assert listed(api, bd, country="bd") == ids("R1", "R4")
     assert listed(api, bd, tlp="green") == ids("R2")
     assert listed(api, bd, tlp="red") == ids("R4")
-    assert listed(api, bd, since="2026-10-01T00:00:00Z") == ids("R1", "R2")
-    assert listed(api, bd, since="2026-10-01T05:30:00+05:30") == ids("R1", "R2")
-    assert listed(api, bd, until="2026-10-01T00:00:00Z") == ids("R3", "R4")
-    assert listed(api, bd, since="2026-09-01T00:00:00Z", until="2026-10-01T00:00:00Z") == ids("R3")
+    r2_at = days_ago(36, hour=0)
+    assert listed(api, bd, since=stamp(r2_at)) == ids("R1", "R2")
+    assert listed(api, bd, since=stamp(r2_at, offset_hours=5.5)) == ids("R1", "R2")
+    assert listed(api, bd, until=stamp(r2_at)) == ids("R3", "R4")
+    assert listed(api, bd, since=stamp(days_ago(66, hour=0)), until=stamp(r2_at)) == ids("R3")
     assert listed(api, bd, category="organized-crime", country="BD") == ids("R1")
     # Observables as a user types them find the normalised value.
     assert listed(api, bd, observable="+880 1712-345678") == ids("R1")

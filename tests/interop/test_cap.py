@@ -13,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from lxml import etree
 
+from rsn import clock
 from rsn.errors import ValidationError
 from rsn.interop.model import (
     ExportItem,
@@ -171,7 +172,7 @@ def test_a_revoked_report_is_a_cancel_that_revokes_on_import() -> None:
 
 
 def test_a_last_version_alone_still_references_the_first() -> None:
-    current = VersionOut(3, 9, datetime.now(UTC), snapshot(modified="2026-05-16T00:00:00+00:00"))
+    current = VersionOut(3, 9, clock.now(), snapshot(modified="2026-05-16T00:00:00+00:00"))
     _, document = export(ExportItem(RID, ORIGINATOR, [current]))
     [parsed] = checked(document)
     assert parsed["cap_message_type"] == "Update"
@@ -358,7 +359,7 @@ def test_kept_resources_and_other_languages_are_written_back() -> None:
     [report] = parse(fixed)
     assert [k["type"] for k in report.kept] == ["cap-info", "cap-extra"]
     snap = snapshot(category="health.epidemic", tlp="clear")
-    again = ExportItem(RID, ORIGINATOR, [VersionOut(1, 1, datetime.now(UTC), snap)], report.kept)
+    again = ExportItem(RID, ORIGINATOR, [VersionOut(1, 1, clock.now(), snap)], report.kept)
     _, document = export(again)
     [parsed] = checked(document)
     assert [i.get("cap_language") for i in parsed["cap_info"]] == [None, "es-US"]

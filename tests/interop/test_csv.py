@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -23,10 +23,10 @@ from rsn.interop.model import (
 from rsn.registry import catalog
 from rsn.reports import rows, service
 from rsn.store import Database
-from tests.factories import bimstec_world, report_payload
+from tests.factories import bimstec_world, days_ago, millis, report_payload, stamp
 
-T0 = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
-T1 = datetime(2026, 11, 3, 12, 0, tzinfo=UTC)
+T0 = days_ago(4, hour=9) + timedelta(minutes=30)
+T1 = days_ago(3, hour=12)
 EXPORT = ExportContext("rsn-dhaka")
 CATEGORIES = frozenset({"organized-crime.human-trafficking", "cyber.attack"})
 IMPORT = ImportContext("in-cert", "IN", CATEGORIES)
@@ -89,10 +89,7 @@ def test_reports_csv_has_one_row_per_report_with_its_columns() -> None:
         "1",
         "phone-number:+8801712345678",
     )
-    assert (first["occurred_at"], first["created"]) == (
-        "2026-11-01T10:00:00.000Z",
-        "2026-11-02T09:30:00.000Z",
-    )
+    assert (first["occurred_at"], first["created"]) == (millis(days_ago(5)), millis(T0))
     assert (first["revoked"], second["revoked"], first["originator"]) == (
         "false",
         "true",
@@ -117,7 +114,7 @@ def test_observables_csv_has_one_row_per_observable_of_live_reports() -> None:
         (RID, "ipv4-addr", "192.0.2.1"),
         (RID, "phone-number", "'+8801712345678"),
     ]
-    assert got[0]["modified"] == "2026-11-03T12:00:00.000Z" and got[0]["country"] == "BD"
+    assert got[0]["modified"] == millis(T1) and got[0]["country"] == "BD"
     no_formula_cells(body)
 
 
@@ -166,7 +163,7 @@ def _fields(source: ExportItem) -> dict[str, Any]:
     keep = ("title", "category", "occurred_at", "country", "severity", "confidence", "tlp")
     fields = {k: s[k] for k in keep}
     fields.update(distribution=s["distribution"], observables=s["observables"], location=None)
-    fields.update(occurred_at="2026-11-01T10:00:00Z")
+    fields.update(occurred_at=stamp(days_ago(5)))
     return fields
 
 
@@ -248,7 +245,7 @@ def test_file_level_errors() -> None:
 
 def test_a_revoked_row_comes_in_revoked() -> None:
     head = HEAD.replace("observables", "modified,revoked")
-    row = GOOD.replace("ipv4-addr:192.0.2.9", "2026-11-03T12:00:00Z,{}")
+    row = GOOD.replace("ipv4-addr:192.0.2.9", stamp(T1) + ",{}")
     [back] = parse(head + row.format("TRUE"))
     assert (back.versions[0].revoked, back.versions[0].revoked_at) == (True, T1)
     assert "no reason" in str(back.versions[0].revoked_reason)

@@ -6,7 +6,6 @@ import io
 import json
 import uuid
 from collections import Counter
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from stix2.canonicalization.Canonicalize import canonicalize
 from stix2patterns.validator import run_validator
 from stix2validator import ValidationOptions, validate_string
 
+from rsn import clock
 from rsn.errors import ValidationError
 from rsn.interop import ingest, outbound, stix, stix_ext
 from rsn.interop.model import (
@@ -424,7 +424,7 @@ def test_kept_objects_win_over_derived_ones_with_the_same_id_or_pattern() -> Non
         "revoked_at": None,
     }
     who = Originator("bd.analyst", "bd-cert", "BD-CERT", "BD", "u-1")
-    version = VersionOut(1, 1, datetime.now(UTC), snapshot)
+    version = VersionOut(1, 1, clock.now(), snapshot)
     item = ExportItem("0b5e1f0c-7d4a-4e43-9d51-1f2a3b4c5d6e", who, [version], [richer_sco, theirs])
     objects = stix.objects_for(item, CONTEXT)
     assert [o for o in objects if o["id"] == richer_sco["id"]] == [richer_sco]

@@ -6,12 +6,13 @@ drawn from the newest matches are then compared with the plain order of every ma
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import select, text
 
+from rsn import clock
 from rsn.reports import listing, search, service
 from rsn.reports.models import Report
 from rsn.reports.schemas import ReportCreate, ReportUpdate
@@ -91,7 +92,7 @@ def test_a_report_moved_ahead_with_an_old_document_is_not_missed(db: Database, f
     w = bimstec_world(db)
     [old] = _file(w, "bd.analyst", ["zircon quarry"])
     newer = _file(w, "bd.analyst", [f"zircon harbour {i}" for i in range(8)])
-    ahead = datetime.now(UTC) + timedelta(days=1)
+    ahead = clock.now() + timedelta(days=1)
     with db.session(write=True) as s:  # modified moves, doc_id stays: as an import can do
         s.execute(
             text("UPDATE reports SET modified = :m WHERE id = :id"),

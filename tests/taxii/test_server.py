@@ -8,7 +8,7 @@ compared with what `rsn.sharing` allows, and paging with one big page.
 from __future__ import annotations
 
 import base64
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy import update as update_
 
+from rsn import clock
 from rsn.audit.models import AuditRecord
 from rsn.interop.stix_ext import sco
 from rsn.reports.models import ReportVersion
@@ -200,7 +201,7 @@ def test_added_after_on_a_long_history(world: World, api: Api) -> None:
     """Reports added hours apart: the walk starts near the new ones and misses none."""
     india = world.people["in.analyst"]
     ids = [file(world, "bd.analyst", title=f"Boarding {i}") for i in range(12)]
-    now = datetime.now(UTC)
+    now = clock.now()
     with world.db.session(write=True) as s:
         for i, rid in enumerate(ids):  # the first eight long ago, the rest in the last hour
             when = now - (timedelta(hours=30 - i) if i < 8 else timedelta(minutes=40 - i))

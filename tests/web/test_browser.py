@@ -19,7 +19,7 @@ import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 from sqlalchemy import func, select
 
+from rsn import clock
 from rsn.reports.models import Report
 from rsn.store import Database
 from tests.factories import Person, World, bimstec_world, report_payload
@@ -61,7 +62,7 @@ NEW_REPORT = re.compile(r".*/reports/(?!new$)([^/?#]+)$")
 
 
 def ago(days: float) -> datetime:
-    return datetime.now(UTC) - timedelta(days=days)
+    return clock.now() - timedelta(days=days)
 
 
 def rfc3339(when: datetime) -> str:
@@ -392,7 +393,7 @@ def test_amber_report_reaches_b_with_its_correlation_and_leaves_no_trace_for_c(
 
 def country_counts(node: Node, username: str) -> dict[str, int]:
     """The API's counts by country over the dashboard's and map's 30-day window."""
-    since = (datetime.now(UTC) - timedelta(days=30)).date().isoformat() + "T00:00:00Z"
+    since = (clock.now() - timedelta(days=30)).date().isoformat() + "T00:00:00Z"
     rows = node.api(username, "/api/v1/reports/counts", by="country", since=since)["rows"]
     return {row["key"]: row["count"] for row in rows}
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 import pytest
 from sqlalchemy import select
 
+from rsn import clock
 from rsn.audit import AuditRecord
 from rsn.registry import service as registry
 from rsn.registry.models import User
@@ -58,7 +59,7 @@ def password_hash() -> str:
 
 
 def ago(days: float) -> str:
-    return (datetime.now(UTC) - days * DAY).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return (clock.now() - days * DAY).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def dist(**names: list[str]) -> dict[str, list[str]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -15,7 +16,17 @@ from rsn.registry import service as registry
 from rsn.reports.models import Report
 from rsn.store import Database
 from rsn.web.views import reports as pages
-from tests.factories import Api, Person, World, api_for, bimstec_world, report_payload
+from tests.factories import (
+    Api,
+    Person,
+    World,
+    api_for,
+    bimstec_world,
+    days_ago,
+    millis,
+    report_payload,
+    stamp,
+)
 from tests.web.webclient import WebClient
 
 PASSWORD = "correct horse battery staple"
@@ -83,7 +94,7 @@ def valid_form(**overrides: Any) -> dict[str, Any]:
         "title": "Recruiters using a Bangladeshi number",
         "category": "organized-crime.human-trafficking",
         "description": "Victims moved through Cox's Bazar.",
-        "occurred_at": "2026-11-01T10:00",
+        "occurred_at": days_ago(5).strftime("%Y-%m-%dT%H:%M"),
         "country": "BD",
         "lat": "22.33",
         "lon": "91.83",
@@ -149,8 +160,10 @@ def test_filters_work_and_the_next_link_keeps_them(
     by_observable = web.get(f"/reports?observable={PHONE.replace('+', '%2B')}")
     assert "Phishing wave" in by_observable.text
     assert "No report you may see matches" in web.get("/reports?until=2020-01-01").text
-    assert "Phishing wave" in web.get("/reports?since=2026-11-01&until=2026-11-01").text
-    assert "Phishing wave" not in web.get("/reports?since=2026-11-01T10:00:01Z").text
+    day = days_ago(5).date().isoformat()
+    assert "Phishing wave" in web.get(f"/reports?since={day}&until={day}").text
+    later = stamp(days_ago(5) + timedelta(seconds=1))
+    assert "Phishing wave" not in web.get(f"/reports?since={later}").text
 
 
 def test_bad_filters_show_beside_the_filter(api: Api, world: World) -> None:
@@ -224,7 +237,7 @@ def test_a_valid_form_files_the_report(api: Api, world: World, db: Database) -> 
     read = api.get(f"/api/v1/reports/{report_id}", as_=world.people["in.analyst"])
     assert read.status_code == 200
     body = read.json()
-    assert body["occurred_at"] == "2026-11-01T10:00:00.000Z"
+    assert body["occurred_at"] == millis(days_ago(5))
     assert body["distribution"]["member_states"] == ["IN"]
     assert body["location"] == {"lat": 22.33, "lon": 91.83}
     assert body["observables"] == [

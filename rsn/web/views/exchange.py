@@ -16,7 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from starlette.datastructures import FormData, UploadFile
 
-from rsn import sharing
+from rsn import clock, sharing
 from rsn.errors import RSNError, ValidationError
 from rsn.interop import flows, formats
 from rsn.node import Node
@@ -81,7 +81,7 @@ def export(
         raise
     node.chainer.poke()
     spool.seek(0)
-    name = f"rsn-{date.today().isoformat()}{'-' + fmt.name if fmt.name != 'stix' else ''}"
+    name = f"rsn-{clock.today().isoformat()}{'-' + fmt.name if fmt.name != 'stix' else ''}"
     return StreamingResponse(
         _chunks(spool),
         media_type=fmt.media_type,
