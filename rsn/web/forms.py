@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -23,8 +23,9 @@ from rsn.api.errors import describe
 from rsn.errors import FieldProblem
 from rsn.errors import ValidationError as RSNValidationError
 from rsn.reports.listing import Filters
-from rsn.reports.schemas import CONTROL, ReportCreate, Revocation, in_utc_range
-from rsn.sharing import TLP_LEVELS
+from rsn.reports.models import Report
+from rsn.reports.schemas import CONTROL, ReportCreate, ReportUpdate, Revocation, in_utc_range
+from rsn.sharing import TLP_LEVELS, Principal
 
 FILTER_LIMITS = {
     "q": 500,
@@ -51,7 +52,7 @@ SCALARS = (
     "information_credibility",
     "tlp",
 )
-INPUTS = frozenset({*SCALARS, "reason"})
+INPUTS = frozenset({*SCALARS, "reason", "note"})
 MIN_ROWS = 3
 OBS_NAME = re.compile(r"obs-(\d{1,3})-(type|value)")
 OBS_PATH = re.compile(r"observables\[(\d+)\]\.(type|value)")
@@ -78,7 +79,11 @@ LABELS = {
     "users": "People",
     "observables": "Observables",
     "reason": "Reason",
+    "note": "Update",
 }
+NOTE_LIMITS = (3, 2000)
+DESCRIPTION_LIMIT = 50_000
+SHORT_REASON = "Say why you revoke it (at least 3 characters)."
 
 
 # --- the list's filters -------------------------------------------------------------
@@ -182,6 +187,51 @@ class ReportForm:
         return [i for i, (_, value) in enumerate(self.rows) if value.strip()]
 
 
+@dataclass(frozen=True)
+class Editing:
+    """The report an edit form changes: what the page, the panel and the save need of it."""
+
+    report_id: str
+    version: int
+    title: str
+    originator_user_id: str
+
+    def filer(self, editor: Principal) -> Principal:
+        """Who the panel counts as the report's originator: its filer, not whoever edits.
+
+        Only analysts and duty officers of the same organization edit, so the
+        organization (and its state) is the editor's; the user may differ.
+        """
+        return replace(editor, user_id=self.originator_user_id)
+
+
+def editing_of(report: Report) -> Editing:
+    return Editing(report.id, report.version, report.title, report.originator_user_id)
+
+
+def form_of(report: Report, observables: Sequence[tuple[str, str]]) -> ReportForm:
+    """The form filled with a report's current version, for editing it."""
+    values = {
+        name: "" if getattr(report, name) is None else str(getattr(report, name))
+        for name in SCALARS
+    }
+    values["occurred_at"] = local_input(report.occurred_at)
+    values["lat"] = "" if report.lat is None else repr(report.lat)
+    values["lon"] = "" if report.lon is None else repr(report.lon)
+    chosen: dict[str, Sequence[str]] = {
+        key: [str(n) for n in report.distribution.get(key) or []] for key in DISTRIBUTION_KEYS
+    }
+    return ReportForm(values=values, chosen=chosen, rows=list(observables))
+
+
+def local_input(when: datetime) -> str:
+    """A UTC time as a datetime-local value, to the minute unless it is more precise."""
+    if when.second == 0 and when.microsecond == 0:
+        return when.strftime("%Y-%m-%dT%H:%M")
+    spec = "milliseconds" if when.microsecond else "seconds"
+    return when.replace(tzinfo=None).isoformat(timespec=spec)
+
+
 def blank_form(now: datetime) -> ReportForm:
     """What a new form starts with: now, amber, a middling grading."""
     return ReportForm(
@@ -280,6 +330,15 @@ def to_create(form: ReportForm) -> ReportCreate:
         raise FormErrors({**by_input(problems, form.row_of()), **_untyped(form)}) from exc
 
 
+def to_update(form: ReportForm) -> ReportUpdate:
+    """The edit form as an update that replaces every field.
+
+    It is checked as a new report is, so a field emptied on the form is refused
+    rather than quietly kept; a point or sea area emptied is removed.
+    """
+    return ReportUpdate.model_validate(dict(to_create(form)))
+
+
 def _untyped(form: ReportForm) -> dict[str, list[str]]:
     """A value without a type: say so plainly, not with the schema's list of every type."""
     return {
@@ -356,9 +415,44 @@ def forged(names: Mapping[str, Sequence[str]]) -> bool:
 
 
 def to_revocation(form: FormData) -> Revocation:
-    """The revoke form's reason, checked by the API's schema."""
+    """The revoke form's reason, checked by the API's schema.
+
+    A missing or too short reason is the usual slip, so it gets a sentence that
+    says what to do rather than the schema's count of characters.
+    """
+    reason = text_of(form.get("reason"))
+    if len(reason.strip()) < 3:
+        raise FormErrors({"reason": [SHORT_REASON]})
     try:
-        return Revocation.model_validate({"reason": text_of(form.get("reason"))})
+        return Revocation.model_validate({"reason": reason})
     except PydanticError as exc:
         problems = [describe(dict(e)) for e in exc.errors(include_url=False)]
         raise FormErrors(by_input(problems, [])) from exc
+
+
+def to_note(form: FormData) -> str:
+    """The text of an update, checked as strictly as any text the API takes."""
+    note = text_of(form.get("note")).strip()
+    least, most = NOTE_LIMITS
+    if len(note) < least:
+        problem = f"Write the update (at least {least} characters)."
+    elif len(note) > most:
+        problem = f"Keep the update to {most:,} characters; it has {len(note):,}."
+    elif CONTROL.search(note):
+        problem = "Remove the control character (such as NUL) from it."
+    else:
+        return note
+    raise FormErrors({"note": [problem]})
+
+
+def with_note(description: str, note: str, *, when: datetime, author: str) -> ReportUpdate:
+    """The description with an update appended, stamped so readers see who added what, when."""
+    stamp = f"Update, {when.strftime('%Y-%m-%d %H:%M')} UTC, by {author}:"
+    longer = f"{description.rstrip()}\n\n{stamp}\n{note}".lstrip()
+    if len(longer) > DESCRIPTION_LIMIT:
+        room = max(0, DESCRIPTION_LIMIT - len(longer) + len(note))
+        problem = (
+            f"The description is nearly full: the update may have at most {room:,} characters."
+        )
+        raise FormErrors({"note": [problem]})
+    return ReportUpdate(description=longer)

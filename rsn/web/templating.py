@@ -30,11 +30,12 @@ SEVERITIES = ("low", "medium", "high", "critical")
 templates = Jinja2Templates(directory=str(resources.files("rsn.web") / "templates"))
 
 
-def _when(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+def when(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A time as every page shows it: ISO date, minutes, UTC said."""
     return value.strftime(fmt) + " UTC" if value else ""
 
 
-templates.env.filters["when"] = _when
+templates.env.filters["when"] = when
 templates.env.globals["TLP"] = TLP
 templates.env.globals["SEVERITIES"] = SEVERITIES
 

@@ -58,7 +58,7 @@ WEB_USERS = (
     ("mm.web", "mm-cert", "analyst"),
     ("bd.root", "bd-cert", "node-admin"),
 )
-NEW_REPORT = re.compile(r".*/reports/(?!new$)([^/?#]+)$")
+NEW_REPORT = re.compile(r".*/reports/(?!new$)([^/?#]+)(?:\?notice=filed)?$")
 
 
 def ago(days: float) -> datetime:

@@ -352,10 +352,12 @@ def test_the_originator_revokes_and_others_cannot(api: Api, world: World) -> Non
     assert refused.status_code == 403
     owner = browser(api, world, "bd.web", "bd-cert")
     owner.get(f"/reports/{report_id}")
-    short = owner.post(f"/reports/{report_id}/revoke", {"reason": "no"})
+    short = owner.post(f"/reports/{report_id}/revoke", {"reason": "no", "confirmed": "yes"})
     assert short.status_code == 422 and 'id="reason-error"' in short.text
-    done = owner.post(f"/reports/{report_id}/revoke", {"reason": "Duplicate of an earlier report"})
-    assert done.status_code == 303 and done.headers["location"] == f"/reports/{report_id}"
+    reason = {"reason": "Duplicate of an earlier report", "confirmed": "yes"}
+    done = owner.post(f"/reports/{report_id}/revoke", reason)
+    assert done.status_code == 303
+    assert done.headers["location"] == f"/reports/{report_id}?notice=revoked"
     page = owner.get(f"/reports/{report_id}")
     assert "Revoked" in page.text and "Duplicate of an earlier report" in page.text
     assert "/revoke" not in page.text

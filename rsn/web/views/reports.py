@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Annotated, Any
 
 import pycountry
@@ -34,7 +35,7 @@ from rsn.sharing import Principal
 from rsn.store import utcnow
 from rsn.web import forms
 from rsn.web.deps import FormViewerDep, NodeDep, Viewer, ViewerDep
-from rsn.web.templating import page
+from rsn.web.templating import page, when
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
@@ -64,6 +65,15 @@ FOR_READERS = {
     "red": "For the originator and the people named, by name, only.",
 }
 NOT_IN_DIFF = frozenset({"created", "modified"})
+TIMES = frozenset({"occurred_at", "revoked_at"})
+# What the report page says after a change; the URL names one, it never carries the text.
+NOTICES = {
+    "filed": "Report filed. It is shared as its marking and distribution allow.",
+    "saved": "Saved. Your changes are a new version; the history below shows what changed.",
+    "unchanged": "Nothing was changed, so no new version was made.",
+    "noted": "Saved. Your update is added to the description as a new version.",
+    "revoked": "Report revoked.",
+}
 
 
 async def _posted(request: Request) -> FormData:
@@ -159,7 +169,7 @@ def file_report(request: Request, node: NodeDep, viewer: FormViewerDep, form: Fo
     except forms.FormErrors as exc:
         return _form_page(request, node, viewer, typed, exc.errors, status=422)
     node.chainer.poke()
-    return RedirectResponse(f"/reports/{report_id}", status_code=303)
+    return RedirectResponse(f"/reports/{report_id}?notice=filed", status_code=303)
 
 
 def _may_file(principal: Principal) -> None:
@@ -214,15 +224,19 @@ def _form_page(
     typed: forms.ReportForm,
     errors: dict[str, list[str]],
     status: int = 200,
+    editing: forms.Editing | None = None,
 ) -> Response:
+    """The report form, blank or typed for a new report, or filled to edit one."""
+    filer = editing.filer(viewer.principal) if editing else viewer.principal
     with node.db.session() as s:
         choices = _form_choices(s)
-        who = _who_will_see(s, viewer.principal, typed.values.get("tlp", ""), typed.chosen)
+        who = _who_will_see(s, filer, typed.values.get("tlp", ""), typed.chosen)
     return page(
         request,
         "reports/new.html",
         viewer,
         status_code=status,
+        editing=editing,
         v=typed.values,
         chosen=typed.chosen,
         rows=typed.padded_rows(),
@@ -300,25 +314,8 @@ def _who_will_see(
 
 @router.get("/reports/{report_id}", response_class=HTMLResponse)
 def show_report(request: Request, report_id: str, node: NodeDep, viewer: ViewerDep) -> Response:
-    return _report_page(request, node, viewer, report_id)
-
-
-@router.post("/reports/{report_id}/revoke", response_class=HTMLResponse)
-def revoke_report(
-    request: Request, report_id: str, node: NodeDep, viewer: FormViewerDep, form: FormDep
-) -> Response:
-    """Revoke with a reason, then back to the report, which now reads as revoked."""
-    try:
-        data = forms.to_revocation(form)
-    except forms.FormErrors as exc:
-        typed = forms.text_of(form.get("reason"))
-        return _report_page(request, node, viewer, report_id, exc.errors, 422, typed)
-    with node.db.session(write=True) as s:
-        service.revoke(
-            s, principal=viewer.principal, report_id=_checked_id(report_id), reason=data.reason
-        )
-    node.chainer.poke()
-    return RedirectResponse(f"/reports/{report_id}", status_code=303)
+    notice = NOTICES.get(request.query_params.get("notice", ""))
+    return _report_page(request, node, viewer, report_id, notice=notice)
 
 
 def _checked_id(report_id: str) -> str:
@@ -335,7 +332,8 @@ def _report_page(
     report_id: str,
     errors: dict[str, list[str]] | None = None,
     status: int = 200,
-    reason: str = "",
+    note: str = "",
+    notice: str | None = None,
 ) -> Response:
     principal = viewer.principal
     with node.db.session() as s:
@@ -357,7 +355,8 @@ def _report_page(
         item=item,
         r=item.report,
         errors=errors or {},
-        reason=reason,
+        note=note,
+        notice=notice,
         grading=GRADING,
         **context,
     )
@@ -399,15 +398,17 @@ def _others(session: Session, principal: Principal, ids: list[str]) -> dict[str,
 def changes(before: dict[str, Any], after: dict[str, Any]) -> list[tuple[str, str, str]]:
     """What one version changed, field by field, as (field, old, new) a reader can scan."""
     return [
-        (name.replace("_", " "), _shown(before.get(name)), _shown(value))
+        (name.replace("_", " "), _shown(before.get(name), name), _shown(value, name))
         for name, value in after.items()
         if name not in NOT_IN_DIFF and before.get(name) != value
     ]
 
 
-def _shown(value: Any) -> str:
+def _shown(value: Any, name: str = "") -> str:
     if value is None or value == []:
         return "—"
+    if name in TIMES and isinstance(value, str):
+        return when(datetime.fromisoformat(value))
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, list):
