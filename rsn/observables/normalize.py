@@ -218,12 +218,13 @@ _PHONE_POSSIBLE_REASONS = {
 }
 
 
-def _phone(text: str) -> str:
-    """Reports cross borders, so a number without its country code is ambiguous."""
-    if not text.startswith("+"):
+def _phone(text: str, region: str | None = None) -> str:
+    """Reports cross borders, so a number without its country code is ambiguous
+    unless a region (the report's country, the searcher's state) says where to read it."""
+    if not text.startswith("+") and region is None:
         raise _Invalid("it must be in international format starting with +")
     try:
-        number = phonenumbers.parse(text, None)
+        number = phonenumbers.parse(text, None if text.startswith("+") else region)
     except NumberParseException as exc:
         raise _Invalid(_PHONE_PARSE_REASONS.get(exc.error_type, "unreadable")) from exc
     possible = phonenumbers.is_possible_number_with_reason(number)
@@ -448,10 +449,37 @@ _RULES: dict[str, tuple[str, Callable[[str], str]]] = {
 OBSERVABLE_TYPES: tuple[str, ...] = tuple(_RULES)
 
 
+# Types whose values may be written the way one country writes them: the regions
+# that have such a way, and the rule that reads a value in one of them.
+_NATIONAL: dict[str, tuple[frozenset[str], Callable[[str, str], str]]] = {
+    "phone-number": (frozenset(phonenumbers.SUPPORTED_REGIONS), _phone),
+}
+
+
+def _read_in(type_: str, text: str, region: str | None) -> tuple[str, Callable[[str], str]] | None:
+    """(the region's name, the rule that reads the value there), for a national spelling.
+
+    A region without a national numbering plan (or no region) leaves the value to the
+    international rule, which says what is missing.
+    """
+    national = _NATIONAL.get(type_)
+    if national is None or region is None or text.startswith("+"):
+        return None
+    regions, rule = national
+    code = region.upper()
+    country = pycountry.countries.get(alpha_2=code) if code in regions else None
+    if country is None:
+        return None
+    name = str(getattr(country, "common_name", country.name))
+    return name, lambda text: rule(text, code)
+
+
 @functools.lru_cache(maxsize=65_536)
-def normalize(type_: str, value: str) -> str:
+def normalize(type_: str, value: str, region: str | None = None) -> str:
     """Return the canonical form of ``value`` so equal observables compare equal.
 
+    `region` (ISO 3166 alpha-2) is where a value written in a national format, such
+    as a phone number without its country code, is read.
     Raises ObservableError, whose message quotes the value and gives the reason,
     for an unknown type or a value that is not a valid instance of the type.
     """
@@ -463,6 +491,9 @@ def normalize(type_: str, value: str) -> str:
         )
     label, check = rule
     text = value.strip()
+    regional = _read_in(type_, text, region)
+    if regional is not None:
+        label, check = f"{label} for {regional[0]}", regional[1]
     try:
         if not text:
             raise _Invalid("it is empty")

@@ -9,6 +9,7 @@ named, instead of surfacing later as a report nobody can classify.
 
 from __future__ import annotations
 
+import difflib
 import functools
 import re
 from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
@@ -44,6 +45,7 @@ _SEMVER_RE = re.compile(
     r"(?:-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?$"
 )
 _ROOT = "<root>"
+_WORD = re.compile(r"\w+")
 _PACKAGE = "rsn.registry"
 _M = TypeVar("_M", bound=BaseModel)
 
@@ -207,6 +209,54 @@ class Taxonomy:
 
     def __len__(self) -> int:
         return len(self.categories)
+
+    def path_label(self, category_id: str) -> str:
+        """Its name after its parents' ("Parent > Child"): either level's name then finds it."""
+        names: list[str] = []
+        current = self.get(category_id)
+        while current is not None:
+            names.insert(0, current.name)
+            current = self.get(current.parent) if current.parent else None
+        return " \u203a ".join(names)
+
+    def matching(self, text: str) -> list[str]:
+        """The categories a person's filter names, each with its sub-categories.
+
+        An id or a name names one category; else an id's beginning
+        (`organized-crime.human`); else every category whose name or id holds all the
+        words, so "trafficking" selects each kind of trafficking.
+        """
+        wanted = " ".join(text.casefold().split())
+        if not wanted:
+            return []
+        heads = (
+            [c.id for c in self if wanted in (c.id, c.name.casefold(), self._label(c.id))]
+            or [c.id for c in self if c.id.startswith(wanted)]
+            or self._with_words(_WORD.findall(wanted))
+        )
+        return [c.id for c in self if any(c.id == h or c.id.startswith(h + ".") for h in heads)]
+
+    def near(self, text: str, limit: int = 5) -> list[str]:
+        """Categories whose words are close to the text's, for a filter that named none."""
+        vocabulary: dict[str, list[str]] = {}
+        for c in self:
+            for word in _WORD.findall(f"{self._label(c.id)} {c.id}"):
+                if len(word) > 2:  # "in", "of": close to too much to help
+                    vocabulary.setdefault(word, []).append(c.id)
+        score: dict[str, float] = {}
+        for word in _WORD.findall(text.casefold()):
+            for close in difflib.get_close_matches(word, list(vocabulary), n=3, cutoff=0.6):
+                ratio = difflib.SequenceMatcher(None, word, close).ratio()
+                for cid in vocabulary[close]:
+                    score[cid] = max(score.get(cid, 0.0), ratio)
+        return sorted(score, key=lambda cid: -score[cid])[:limit]
+
+    def _label(self, category_id: str) -> str:
+        return " ".join(self.path_label(category_id).casefold().split())
+
+    def _with_words(self, words: Sequence[str]) -> list[str]:
+        texts = {c.id: f"{self._label(c.id)} {c.id}" for c in self}
+        return [cid for cid, text in texts.items() if words and all(w in text for w in words)]
 
     def extended(self, extra: Iterable[Category], source: str) -> Taxonomy:
         """A new taxonomy with a region's categories added, never redefining a shared one.

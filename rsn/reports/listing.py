@@ -39,11 +39,24 @@ class Filters:
     include_revoked: bool = True
 
 
-def subtree(session: Session, category: str) -> list[str]:
-    """A category and its sub-categories, spelled out so the (category, modified) index serves."""
-    wanted = category.strip()
-    known = catalog.category_ids(session)
-    return sorted(c for c in known if c == wanted or c.startswith(wanted + ".")) or [wanted]
+def categories(session: Session, category: str) -> list[str]:
+    """The categories a filter names (by id, name or words), with their sub-categories.
+
+    Spelled out so the (category, modified) index serves. A filter that names none
+    is refused with the categories it may have meant, rather than answered with
+    nothing: the taxonomy is no secret, an empty list would only mislead.
+    """
+    tax = catalog.node_taxonomy(session)
+    found = tax.matching(category)
+    if found:
+        return found
+    near = [f"{c.name} ({c.id})" for c in map(tax.get, tax.near(category)) if c is not None]
+    hint = (
+        f"did you mean {'; '.join(near)}?"
+        if near
+        else "give a category's id, its name or a word of it, such as 'piracy' or 'trafficking'."
+    )
+    raise ValidationError.field("category", f"'{category}' matches no category; {hint}")
 
 
 def conditions(
@@ -52,7 +65,7 @@ def conditions(
     """The reader's sharing filter and their own filters, as SQL any report query can AND."""
     where: list[ColumnElement[bool]] = [sharing.visible(principal, Report.id)]
     if filters.category:
-        where.append(Report.category.in_(subtree(session, filters.category)))
+        where.append(Report.category.in_(categories(session, filters.category)))
     if filters.country:
         where.append(Report.country == filters.country.upper())
     if filters.tlp:
@@ -64,7 +77,7 @@ def conditions(
     if not filters.include_revoked:
         where.append(Report.revoked.is_(False))
     if filters.observable:
-        values = candidate_values(filters.observable)
+        values = candidate_values(filters.observable, principal.member_state)
         where.append(
             exists(
                 select(ReportObservable.report_id).where(
@@ -77,17 +90,21 @@ def conditions(
     return where
 
 
-def candidate_values(raw: str) -> list[str]:
-    """Every normal form a user's typed observable could take, so a filter finds it."""
+def candidate_values(raw: str, region: str | None = None) -> list[str]:
+    """Every normal form a user's typed observable could take, so a filter finds it.
+
+    A national spelling (a phone number without its country code) is read in
+    `region`, the searcher's own state.
+    """
     values = {raw.strip(), raw.strip().lower()}
     kind, sep, rest = raw.partition(":")
     if sep and kind in OBSERVABLE_TYPES:
         values.add(rest.strip())
         with contextlib.suppress(ObservableError):  # not typed after all: raw forms still apply
-            values.add(normalize(kind, rest))
+            values.add(normalize(kind, rest, region))
     for kind in OBSERVABLE_TYPES:
         try:
-            values.add(normalize(kind, raw))
+            values.add(normalize(kind, raw, region))
         except ObservableError:
             continue  # most types reject most values; only the ones that accept it count
     return sorted(values)

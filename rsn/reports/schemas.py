@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from contextvars import ContextVar
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     AfterValidator,
@@ -15,9 +17,12 @@ from pydantic import (
     PlainSerializer,
     StrictInt,
     StrictStr,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
     field_validator,
 )
 
+from rsn.errors import FieldProblem, ValidationError
 from rsn.observables import OBSERVABLE_TYPES, ObservableError, normalize
 
 Severity = Literal["low", "medium", "high", "critical"]
@@ -85,23 +90,55 @@ class DistributionIn(Strict):
         return [code.upper() for code in value]
 
 
+# Where a national spelling (a phone number without its country code) is read while a
+# report's observables are validated: the report's country, or STORED_COUNTRY while an
+# update that names no country is read, whose report's own country the service knows.
+_REGION: ContextVar[str | None] = ContextVar("rsn_observable_region", default=None)
+STORED_COUNTRY = "stored"
+
+
+def normal_value(kind: str, value: str, region: str | None = None) -> str:
+    """An observable's normal form; ValueError says why there is none."""
+    try:
+        normal = normalize(kind, no_control(value), region)
+    except ObservableError as exc:
+        raise ValueError(str(exc)) from exc
+    if len(normal.encode()) > MAX_VALUE_BYTES:
+        raise ValueError(f"is longer than {MAX_VALUE_BYTES} bytes once normalised")
+    return normal
+
+
 class Observable(Strict):
     type: ObservableType
     value: Text
 
     @field_validator("value")
     @classmethod
-    def _normalise(cls, value: str, info: Any) -> str:
+    def _normalise(cls, value: str, info: ValidationInfo) -> str:
+        """Read in the region a validation context or the enclosing report gives."""
         kind = info.data.get("type")
         if kind is None:
             return value
+        region = (info.context or {}).get("region") or _REGION.get()
+        if region != STORED_COUNTRY:
+            return normal_value(kind, value, region)
         try:
-            normal = normalize(kind, no_control(value))
-        except ObservableError as exc:
-            raise ValueError(str(exc)) from exc
-        if len(normal.encode()) > MAX_VALUE_BYTES:
-            raise ValueError(f"is longer than {MAX_VALUE_BYTES} bytes once normalised")
-        return normal
+            return normal_value(kind, value)
+        except ValueError:
+            return value  # read again, in the report's country, by `in_country`
+
+
+def in_country(observables: Sequence[Observable], country: str) -> list[Observable]:
+    """An update's observables read in its report's country, every problem by its path."""
+    settled, problems = [], []
+    for i, o in enumerate(observables):
+        try:
+            settled.append(Observable(type=o.type, value=normal_value(o.type, o.value, country)))
+        except ValueError as exc:
+            problems.append(FieldProblem(f"observables[{i}].value", f"{exc}."))
+    if problems:
+        raise ValidationError(problems)
+    return settled
 
 
 class ObservableRead(BaseModel):
@@ -111,6 +148,9 @@ class ObservableRead(BaseModel):
 
 class ReportFields(Strict):
     """Fields shared by create and update, each optional here."""
+
+    # An update without a country keeps the stored one, which only the service knows.
+    country_is_stored: ClassVar[bool] = False
 
     title: Text | None = Field(default=None, min_length=1, max_length=300)
     category: Text | None = Field(default=None, min_length=1, max_length=120)
@@ -131,6 +171,20 @@ class ReportFields(Strict):
     @classmethod
     def _upper(cls, value: str | None) -> str | None:
         return value.upper() if value else value
+
+    @field_validator("observables", mode="wrap")
+    @classmethod
+    def _read_in_country(
+        cls, value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo
+    ) -> Any:
+        """National spellings are read in the report's country (validated before this)."""
+        country = info.data.get("country")
+        later = cls.country_is_stored and country is None and "country" in info.data
+        token = _REGION.set(STORED_COUNTRY if later else country)
+        try:
+            return handler(value)
+        finally:
+            _REGION.reset(token)
 
     @field_validator("occurred_at")
     @classmethod
@@ -155,6 +209,8 @@ class ReportCreate(ReportFields):
 
 class ReportUpdate(ReportFields):
     """A partial update: what is given replaces, what is absent stays."""
+
+    country_is_stored: ClassVar[bool] = True
 
 
 class Revocation(Strict):

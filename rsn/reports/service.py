@@ -24,7 +24,7 @@ from rsn.registry.models import Organization, User
 from rsn.registry.service import country_name
 from rsn.reports import rows
 from rsn.reports.models import Counter, IdempotencyKey, Report, ReportObservable, ReportVersion
-from rsn.reports.schemas import ReportCreate, ReportUpdate
+from rsn.reports.schemas import ReportCreate, ReportUpdate, in_country
 from rsn.sharing import Principal
 from rsn.store import new_id, utcnow
 
@@ -282,7 +282,7 @@ def update_report(
         report.lon = data.location.lon if data.location else None
     report.tlp, report.distribution = tlp, _names(names)
     if data.observables is not None:
-        observables = [(o.type, o.value) for o in data.observables]
+        observables = [(o.type, o.value) for o in in_country(data.observables, report.country)]
     if rows.snapshot(rows.values_of(report), observables) == before:
         return report
     return _new_version(session, report, observables, dist, principal, "report.update")

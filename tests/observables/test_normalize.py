@@ -273,6 +273,60 @@ def test_message_has_the_shape_the_caller_prefixes_with_a_field_path() -> None:
     assert str(caught.value) == "'+88 017' is not a valid phone number (too short)"
 
 
+@pytest.mark.parametrize(
+    ("value", "region", "normal"),
+    [
+        ("01711460983", "BD", "+8801711460983"),
+        ("01711-460983", "bd", "+8801711460983"),
+        ("00880 1711-460983", "BD", "+8801711460983"),  # the international call prefix
+        ("+880 1711-460983", "IN", "+8801711460983"),  # written internationally: any region
+        ("098 1234 5678", "IN", "+919812345678"),
+    ],
+)
+def test_a_national_phone_number_is_read_in_the_region_given(
+    value: str, region: str, normal: str
+) -> None:
+    assert normalize("phone-number", value, region) == normal
+
+
+@pytest.mark.parametrize(
+    ("value", "region", "message"),
+    [
+        ("01711", "BD", "'01711' is not a valid phone number for Bangladesh (too short)"),
+        (
+            "01711460983",
+            "IN",
+            "'01711460983' is not a valid phone number for India"
+            " (not a valid number for its country code)",
+        ),
+        # No region, or one without a numbering plan: only international format will do.
+        (
+            "01711460983",
+            None,
+            "'01711460983' is not a valid phone number"
+            " (it must be in international format starting with +)",
+        ),
+        (
+            "01711460983",
+            "AQ",
+            "'01711460983' is not a valid phone number"
+            " (it must be in international format starting with +)",
+        ),
+    ],
+)
+def test_a_national_phone_number_invalid_in_its_region_names_the_region(
+    value: str, region: str | None, message: str
+) -> None:
+    with pytest.raises(ObservableError) as caught:
+        normalize("phone-number", value, region)
+    assert str(caught.value) == message
+
+
+def test_a_region_changes_nothing_for_other_types() -> None:
+    assert normalize("domain-name", "Example.COM", "BD") == "example.com"
+    assert normalize("vessel-imo", "IMO 9074729", "BD") == "IMO9074729"
+
+
 def test_unknown_type_lists_the_allowed_types() -> None:
     with pytest.raises(ObservableError) as caught:
         normalize("mac-addr", "00:11:22:33:44:55")

@@ -103,6 +103,59 @@ def test_lookup(base: Taxonomy) -> None:
     assert len(base) == len(base.categories) == len(base.ids())
 
 
+DISASTERS = ("cyclone", "flood", "tsunami", "earthquake", "drought")
+TRAFFICKING = [
+    "maritime.trafficking",
+    "organized-crime.human-trafficking",
+    "organized-crime.drug-trafficking",
+    "organized-crime.arms-trafficking",
+    "organized-crime.wildlife-trafficking",
+]
+
+
+@pytest.mark.parametrize(
+    ("typed", "found"),
+    [
+        ("cyber.breach", ["cyber.breach"]),
+        ("Data breach", ["cyber.breach"]),
+        ("  data   BREACH ", ["cyber.breach"]),
+        ("Cyber security \u203a Data breach", ["cyber.breach"]),
+        ("Trafficking in persons", ["organized-crime.human-trafficking"]),
+        ("trafficking", TRAFFICKING),
+        ("organized-crime.human", ["organized-crime.human-trafficking"]),
+        ("disaster", ["disaster", *(f"disaster.{k}" for k in DISASTERS)]),
+        ("human trafficking", ["organized-crime.human-trafficking"]),
+        ("Political instability", ["political.instability"]),
+        ("no such thing", []),
+        ("", []),
+    ],
+)
+def test_a_filter_names_categories_by_id_name_or_words(
+    base: Taxonomy, typed: str, found: list[str]
+) -> None:
+    assert base.matching(typed) == found
+
+
+def test_a_parent_named_brings_its_children(base: Taxonomy) -> None:
+    crime = base.matching("Transnational organized crime")
+    assert crime[0] == "organized-crime"
+    assert set(crime) == {c for c in base.ids() if c.startswith("organized-crime")}
+
+
+def test_near_suggests_categories_for_a_misspelt_word(base: Taxonomy) -> None:
+    assert base.near("trafiking") == TRAFFICKING
+    assert base.near("cyclon") == ["disaster.cyclone"]
+    assert base.near("terorism")[0] == "terrorism"
+    assert base.near("xyzzy") == []
+    assert len(base.near("crimes")) <= 5
+
+
+def test_path_label_names_the_parents(base: Taxonomy) -> None:
+    assert base.path_label("cyber.breach") == "Cyber security \u203a Data breach"
+    assert base.path_label("cyber") == "Cyber security"
+    assert base.path_label("no.such") == ""
+
+
 def test_categories_are_immutable(base: Taxonomy) -> None:
     with pytest.raises(pydantic.ValidationError):
         base.categories[0].name = "Changed"  # type: ignore[misc]

@@ -270,13 +270,22 @@ def check_observable(request: Request, viewer: FormViewerDep, form: FormDep) -> 
     if value.strip() and not kind:
         problem = forms.UNTYPED
     elif value.strip():
-        try:
-            normal = Observable.model_validate({"type": kind, "value": value}).value
-        except PydanticError as exc:
-            problem = " ".join(describe(dict(e)).message for e in exc.errors(include_url=False))
+        normal, problem = _observable_in(kind, value, forms.text_of(form.get("country")))
     return page(
         request, "reports/_observable.html", viewer, row=row, normal=normal, problem=problem
     )
+
+
+def _observable_in(kind: str, value: str, country: str) -> tuple[str | None, str | None]:
+    """(normal form, None) or (None, problem): read in the form's country, as filing does."""
+    region = country.strip().upper()[:2] or None
+    try:
+        observable = Observable.model_validate(
+            {"type": kind, "value": value}, context={"region": region}
+        )
+    except PydanticError as exc:
+        return None, " ".join(describe(dict(e)).message for e in exc.errors(include_url=False))
+    return observable.value, None
 
 
 @router.post("/reports/_audience", response_class=HTMLResponse)
@@ -437,16 +446,7 @@ def _disclose(node: Node, principal: Principal, ids: list[str], action: str) -> 
 
 def _categories(tax: Taxonomy) -> list[tuple[str, str]]:
     """(id, "Parent > Child") for every category, so a search matches either level."""
-
-    def label(category_id: str) -> str:
-        parts: list[str] = []
-        current = tax.get(category_id)
-        while current is not None:
-            parts.insert(0, current.name)
-            current = tax.get(current.parent) if current.parent else None
-        return " \u203a ".join(parts)
-
-    return [(c.id, label(c.id)) for c in tax]
+    return [(c.id, tax.path_label(c.id)) for c in tax]
 
 
 def _countries(session: Session) -> dict[str, list[tuple[str, str]]]:
