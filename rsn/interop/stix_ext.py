@@ -4,7 +4,7 @@ Everything here is a constant or a pure function, shared by the writer
 (`rsn.interop.stix`) and the reader (`rsn.interop.stix_in`), so that what one
 writes the other recognises bit for bit.
 
-Ids. Standard SCOs and RSN's new SCOs get the deterministic ids STIX 2.1
+Ids. Standard SCOs, OpenCTI's and RSN's new SCOs get the deterministic ids STIX 2.1
 prescribes (section 2.9): UUIDv5 in the STIX namespace over the canonical JSON
 (RFC 8785) of the type's id-contributing properties, so every producer that
 follows the spec names the same value the same way. Objects RSN derives from a
@@ -329,8 +329,8 @@ def legacy_sco(kind: str, value: str) -> dict[str, Any] | None:
 @lru_cache(maxsize=65536)
 def observable_ids(kind: str, value: str) -> tuple[str, ...]:
     """Every id RSN has given the observable's SCO: the current one first."""
-    old = legacy_sco(kind, value)
-    return (observable_id(kind, value),) if old is None else (observable_id(kind, value), old["id"])
+    current, old = observable_id(kind, value), legacy_sco(kind, value)
+    return (current,) if old is None else (current, old["id"])
 
 
 def derived_ids(report_uuid: str, observables: list[tuple[str, str]]) -> set[str]:
