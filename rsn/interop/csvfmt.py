@@ -1,12 +1,14 @@
 """CSV of reports (one row per report, current version) and of observables, and import.
 
 Written with the `csv` module, UTF-8 without a byte-order mark, CRLF line ends (RFC
-4180). A cell that a spreadsheet would run as a formula, one starting with `=`, `+`,
-`-`, `@`, a tab or a carriage return, is written with a single quote before it (the
-OWASP advice against CSV injection); so is a cell that starts with a quote followed
-by one of those (or by another quote), which makes the guard exact to undo. The
-importer removes that one quote again, so a phone number `+8801712345678` leaves
-as `'+8801712345678` and comes back as it was.
+4180). The reports CSV is for people, who open it in a spreadsheet: a cell that a
+spreadsheet would run as a formula, one starting with `=`, `+`, `-`, `@`, a tab or a
+carriage return, is written with a single quote before it (the OWASP advice against
+CSV injection); so is a cell that starts with a quote followed by one of those (or by
+another quote), which makes the guard exact to undo. The importer removes that one
+quote again, so a phone number `+8801712345678` leaves as `'+8801712345678` and comes
+back as it was. The observables CSV is a feed for machines (blocklists, SIEM lookups),
+which would take the quote for part of the value, so its cells are written as they are.
 
 The reports CSV has the columns of `REPORT_COLUMNS`: `grading` is the source
 reliability and information credibility together (`B2`); `distribution` is one
@@ -114,14 +116,15 @@ def export_observables(items: Iterable[ExportItem], out: IO[bytes], context: Exp
         modified = _time(s.get("modified"))
         for o in s["observables"]:
             cells = (item.report_id, o["type"], o["value"], s["tlp"], s["category"], s["country"])
-            out.write(line((*cells, modified)))
+            out.write(line((*cells, modified), guarded=False))
     return reports
 
 
-def line(cells: Iterable[object]) -> bytes:
-    """One CSV record, every cell guarded against formula injection."""
+def line(cells: Iterable[object], *, guarded: bool = True) -> bytes:
+    """One CSV record, every cell guarded against formula injection unless told not to."""
+    text = ("" if c is None else str(c) for c in cells)
     buffer = io.StringIO()
-    csv.writer(buffer).writerow([guard("" if c is None else str(c)) for c in cells])
+    csv.writer(buffer).writerow([guard(t) for t in text] if guarded else list(text))
     return buffer.getvalue().encode()
 
 

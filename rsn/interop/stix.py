@@ -18,9 +18,10 @@ One RSN report becomes:
   the order of observables survives);
 - a `location` (country, latitude/longitude) per report, versioned with it;
 - one SCO per observable: standard SCOs where STIX has them (ipv4-addr,
-  ipv6-addr, domain-name, url, email-addr, file with one hash), RSN's new SCOs
-  for the rest (see `stix_ext`), each with its spec-defined deterministic id and
-  the report's current marking;
+  ipv6-addr, domain-name, url, email-addr, file with one hash), OpenCTI's
+  custom observables where OpenCTI has one (phone-number, cryptocurrency-wallet,
+  bank-account, persona), RSN's new SCOs for the rest (see `stix_ext`), each
+  with its spec-defined deterministic id and the report's current marking;
 - for network and file observables, an `indicator` with a one-comparison STIX
   pattern (valid_from = the report's creation) and a `based-on` relationship
   from it to its SCO, both versioned with the report (a revoked report

@@ -35,7 +35,7 @@ SCO_KINDS = frozenset(
         "network-traffic", "process", "software", "url", "user-account",
         "windows-registry-key", "x509-certificate", "rsn-phone-number", "rsn-vessel",
         "rsn-vehicle-plate", "rsn-crypto-wallet", "rsn-bank-account", "rsn-person-name",
-        "rsn-group-name",
+        "rsn-group-name", "phone-number", "cryptocurrency-wallet", "bank-account", "persona",
     }
 )  # fmt: skip
 _VALUE = ("value",)
@@ -68,6 +68,10 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "mac-addr": _VALUE,
     **{f"rsn-{k}": _VALUE for k in ("phone-number", "vehicle-plate", "crypto-wallet")},
     **{f"rsn-{k}": _VALUE for k in ("bank-account", "person-name", "group-name")},
+    # OpenCTI's (pycti); its bank-account may carry only bic or account_number.
+    "phone-number": _VALUE,
+    "cryptocurrency-wallet": _VALUE,
+    "persona": ("persona_name",),
 }
 TIMESTAMPS = frozenset(
     {

@@ -4,7 +4,7 @@ Everything here is a constant or a pure function, shared by the writer
 (`rsn.interop.stix`) and the reader (`rsn.interop.stix_in`), so that what one
 writes the other recognises bit for bit.
 
-Ids. Standard SCOs and RSN's new SCOs get the deterministic ids STIX 2.1
+Ids. Standard SCOs, OpenCTI's and RSN's new SCOs get the deterministic ids STIX 2.1
 prescribes (section 2.9): UUIDv5 in the STIX namespace over the canonical JSON
 (RFC 8785) of the type's id-contributing properties, so every producer that
 follows the spec names the same value the same way. Objects RSN derives from a
@@ -22,12 +22,24 @@ clear.
 Extensions. RSN publishes, with fixed ids that never change:
 - a property extension on `report` carrying every RSN field STIX has no
   property for (see `rsn.interop.stix` for the list);
-- one `new-sco` extension per selector STIX has no SCO for: phone number,
-  vessel (IMO and/or MMSI), vehicle plate, crypto wallet, bank account, and
-  person and group names. Names are selectors (strings that correlate across
-  reports), not claims about who someone is, so they are SCOs with a `value`
-  rather than `identity` or `threat-actor` objects, which carry a lifecycle and
-  an assertion RSN's reporter never made.
+- one `new-sco` extension per selector that neither STIX nor OpenCTI has an
+  SCO for: vessel (IMO and/or MMSI), vehicle plate and group name.
+
+Selectors STIX lacks but OpenCTI has a custom observable for are written as
+OpenCTI writes them, so OpenCTI (and tools that follow its `pycti` library)
+import them natively: `phone-number` and `cryptocurrency-wallet` with `value`;
+`bank-account` keyed by `iban` (OpenCTI's id property; a national account has
+no IBAN, so RSN's `CC:number` form goes there) with the same text as `value`,
+which pycti requires; a person's name as a `persona` with `persona_type`
+"unknown" (a reported name may be a true name or an alias, and the reporter did
+not say). Their ids are the spec's over OpenCTI's id properties, and they carry
+OpenCTI's own new-sco marker (`OPENCTI_SCO_EXTENSION`, as OpenCTI's exports
+do), whose definition OpenCTI publishes, not RSN. Exports from before used
+`rsn-phone-number`, `rsn-crypto-wallet`, `rsn-bank-account` and
+`rsn-person-name` (each with `value`); those are still read (`LEGACY_SCO_OF`).
+Names are selectors (strings that correlate across reports), not claims about
+who someone is, so they are SCOs rather than `identity` or `threat-actor`
+objects, which carry a lifecycle and an assertion RSN's reporter never made.
 """
 
 from __future__ import annotations
@@ -92,8 +104,10 @@ RSN_IDENTITY: dict[str, Any] = {
 }
 
 
-# RSN observable type -> (STIX type, property, extension id or None for standard SCOs).
-# file-* values live under `hashes`, keyed by the STIX hash algorithm name.
+OPENCTI_SCO_EXTENSION = "extension-definition--f93e2c80-4231-4f9a-af8b-95c9bd566a82"
+
+# RSN observable type -> (STIX type, property holding the value, extension id or None for
+# standard SCOs). file-* values live under `hashes`, keyed by the STIX hash algorithm name.
 SCO_OF: dict[str, tuple[str, str, str | None]] = {
     "ipv4-addr": ("ipv4-addr", "value", None),
     "ipv6-addr": ("ipv6-addr", "value", None),
@@ -103,11 +117,7 @@ SCO_OF: dict[str, tuple[str, str, str | None]] = {
     "file-md5": ("file", "MD5", None),
     "file-sha1": ("file", "SHA-1", None),
     "file-sha256": ("file", "SHA-256", None),
-    "phone-number": (
-        "rsn-phone-number",
-        "value",
-        "extension-definition--714d1aa6-520f-420b-8623-04e0a040cfb6",
-    ),
+    "phone-number": ("phone-number", "value", OPENCTI_SCO_EXTENSION),
     "vessel-imo": (
         "rsn-vessel",
         "imo",
@@ -123,25 +133,36 @@ SCO_OF: dict[str, tuple[str, str, str | None]] = {
         "value",
         "extension-definition--b364e081-fa35-41fe-9bef-bffb30e76ef9",
     ),
-    "crypto-wallet": (
-        "rsn-crypto-wallet",
-        "value",
-        "extension-definition--c1f0b36f-8648-4662-a74b-0397457130b3",
-    ),
-    "bank-account": (
-        "rsn-bank-account",
-        "value",
-        "extension-definition--fe5f6786-4b8e-4a3c-b7b1-7d9205785401",
-    ),
-    "person-name": (
-        "rsn-person-name",
-        "value",
-        "extension-definition--fbc2913f-cc2a-49b9-931c-af3bff3f3823",
-    ),
+    "crypto-wallet": ("cryptocurrency-wallet", "value", OPENCTI_SCO_EXTENSION),
+    "bank-account": ("bank-account", "iban", OPENCTI_SCO_EXTENSION),
+    "person-name": ("persona", "persona_name", OPENCTI_SCO_EXTENSION),
     "group-name": (
         "rsn-group-name",
         "value",
         "extension-definition--86c23616-9d67-41ff-bf4e-a81fb51e1fb1",
+    ),
+}
+# Properties with a fixed value that contribute to the id (OpenCTI's persona id is over both).
+FIXED = {"person-name": {"persona_type": "unknown"}}
+# Types whose SCO also carries the value as `value`, which does not contribute to the id.
+ECHOED = frozenset({"bank-account"})
+# RSN type -> (STIX type, new-sco extension id) of exports before OpenCTI's types; `value`.
+LEGACY_SCO_OF = {
+    "phone-number": (
+        "rsn-phone-number",
+        "extension-definition--714d1aa6-520f-420b-8623-04e0a040cfb6",
+    ),
+    "crypto-wallet": (
+        "rsn-crypto-wallet",
+        "extension-definition--c1f0b36f-8648-4662-a74b-0397457130b3",
+    ),
+    "bank-account": (
+        "rsn-bank-account",
+        "extension-definition--fe5f6786-4b8e-4a3c-b7b1-7d9205785401",
+    ),
+    "person-name": (
+        "rsn-person-name",
+        "extension-definition--fbc2913f-cc2a-49b9-931c-af3bff3f3823",
     ),
 }
 HASHES = {"MD5": "file-md5", "SHA-1": "file-sha1", "SHA-256": "file-sha256"}
@@ -150,23 +171,24 @@ HASH_ALIASES = {"MD5": "MD5", "SHA-1": "SHA-1", "SHA1": "SHA-1", "SHA-256": "SHA
 HASH_ALIASES["SHA256"] = "SHA-256"
 # RSN types that get an indicator: the network and file selectors IDSs match on.
 INDICATED = frozenset(SCO_OF) - {t for t, (_, _, ext) in SCO_OF.items() if ext}
-# (STIX type, property) -> RSN type, for reading SCOs and patterns back.
-RSN_OF = {(stix, prop): rsn for rsn, (stix, prop, _) in SCO_OF.items()}
-SCO_TYPES = frozenset(stix for stix, _, _ in SCO_OF.values())
-NEW_SCO_EXTENSIONS = {stix: ext for stix, _, ext in SCO_OF.values() if ext}
+# (STIX type, property) -> RSN type, for reading SCOs and patterns back, old types too.
+RSN_OF = {
+    **{(stix, prop): rsn for rsn, (stix, prop, _) in SCO_OF.items()},
+    **{(stix, "value"): rsn for rsn, (stix, _) in LEGACY_SCO_OF.items()},
+}
+SCO_TYPES = frozenset(stix for stix, _, _ in SCO_OF.values())  # the types RSN writes
+READ_SCO_TYPES = SCO_TYPES | {stix for stix, _ in LEGACY_SCO_OF.values()}
+# The new-sco extensions RSN defines (and writes the definitions of), and those it did.
+NEW_SCO_EXTENSIONS = {
+    stix: ext for stix, _, ext in SCO_OF.values() if ext and ext != OPENCTI_SCO_EXTENSION
+}
+LEGACY_SCO_EXTENSIONS = frozenset(ext for _, ext in LEGACY_SCO_OF.values())
 
 SCO_SCHEMAS = {
-    "rsn-phone-number": "value: the number in E.164 form (+ and digits).",
     "rsn-vessel": "imo: 'IMO' and the 7-digit IMO ship number; mmsi: the 9-digit MMSI. "
     "At least one is present; both contribute to the id.",
     "rsn-vehicle-plate": "value: the registration plate, upper case, separators removed, "
     "digits of any script written as ASCII digits.",
-    "rsn-crypto-wallet": "value: a Bitcoin (base58 or bech32) or Ethereum (0x, lower case) "
-    "address.",
-    "rsn-bank-account": "value: an IBAN, or <ISO 3166 alpha-2>:<account> for national "
-    "account numbers.",
-    "rsn-person-name": "value: a person's name as reported, case-folded (NFKC), spaces "
-    "collapsed. A selector for matching, not an identity.",
     "rsn-group-name": "value: a group's name as reported, case-folded (NFKC), spaces "
     "collapsed. A selector for matching, not an identity.",
 }
@@ -263,7 +285,9 @@ def relationship_id(report_uuid: str, kind: str, value: str) -> str:
 
 def _contributing(kind: str, value: str) -> tuple[str, dict[str, Any]]:
     stix_type, prop, _ = SCO_OF[kind]
-    return stix_type, ({"hashes": {prop: value}} if stix_type == "file" else {prop: value})
+    if stix_type == "file":
+        return stix_type, {"hashes": {prop: value}}
+    return stix_type, {prop: value, **FIXED.get(kind, {})}
 
 
 @lru_cache(maxsize=65536)
@@ -279,6 +303,7 @@ def sco(kind: str, value: str) -> dict[str, Any]:
         "type": stix_type,
         "spec_version": "2.1",
         "id": observable_id(kind, value),
+        **({"value": value} if kind in ECHOED else {}),
         **contributing,
     }
     ext = SCO_OF[kind][2]
@@ -287,11 +312,35 @@ def sco(kind: str, value: str) -> dict[str, Any]:
     return obj
 
 
+def legacy_sco(kind: str, value: str) -> dict[str, Any] | None:
+    """The SCO exports before OpenCTI's types wrote for the observable, if it differed."""
+    if kind not in LEGACY_SCO_OF:
+        return None
+    stix_type, ext = LEGACY_SCO_OF[kind]
+    return {
+        "type": stix_type,
+        "spec_version": "2.1",
+        "id": sco_id(stix_type, {"value": value}),
+        "value": value,
+        "extensions": {ext: {"extension_type": "new-sco"}},
+    }
+
+
+@lru_cache(maxsize=65536)
+def observable_ids(kind: str, value: str) -> tuple[str, ...]:
+    """Every id RSN has given the observable's SCO: the current one first."""
+    current, old = observable_id(kind, value), legacy_sco(kind, value)
+    return (current,) if old is None else (current, old["id"])
+
+
 def derived_ids(report_uuid: str, observables: list[tuple[str, str]]) -> set[str]:
-    """Ids of every object RSN writes for a report version, bar the report itself."""
+    """Ids of every object RSN writes for a report version, bar the report itself.
+
+    SCOs count under their old ids too, so an older export's are not kept as foreign.
+    """
     ids = {location_id(report_uuid)}
     for kind, value in observables:
-        ids.add(observable_id(kind, value))
+        ids.update(observable_ids(kind, value))
         if kind in INDICATED:
             ids.add(indicator_id(report_uuid, kind, value))
             ids.add(relationship_id(report_uuid, kind, value))
@@ -301,7 +350,7 @@ def derived_ids(report_uuid: str, observables: list[tuple[str, str]]) -> set[str
 # ---- patterns -------------------------------------------------------------------
 
 _STRING = r"'((?:[^'\\]|\\['\\])*)'"
-_PATH = r"([a-z0-9-]+):(value|imo|mmsi|hashes\.(?:'[A-Za-z0-9-]+'|[A-Za-z0-9]+))"
+_PATH = r"([a-z0-9-]+):(value|imo|mmsi|iban|persona_name|hashes\.(?:'[A-Za-z0-9-]+'|[A-Za-z0-9]+))"
 COMPARISON = re.compile(rf"{_PATH}\s*=\s*{_STRING}")
 # A pattern that is only `=` comparisons joined by OR, inside one or more brackets.
 _JOINER = re.compile(r"(?:\s|\[|\]|\(|\)|\bOR\b)*")

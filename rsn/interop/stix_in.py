@@ -62,10 +62,11 @@ from rsn import clock
 from rsn.interop import stix_check, stix_map
 from rsn.interop.model import ImportContext, Incoming, IncomingVersion, problem, report_data
 from rsn.interop.stix_ext import (
+    LEGACY_SCO_EXTENSIONS,
     NEW_SCO_EXTENSIONS,
+    READ_SCO_TYPES,
     REPORT_EXTENSION,
     RSN_IDENTITY_ID,
-    SCO_TYPES,
     TLP2_EXTENSION,
     derived_ids,
     rsn_id,
@@ -82,7 +83,10 @@ SHARED_VALUES = frozenset(
 )  # fmt: skip
 SHARED_LISTS = frozenset({"object_marking_refs", "indicator_types", "labels", "report_types"})
 SRO_ENDS = {"relationship": ("source_ref", "target_ref"), "sighting": ("sighting_of_ref",)}
-_OURS = frozenset({RSN_IDENTITY_ID, *NEW_SCO_EXTENSIONS.values(), REPORT_EXTENSION, TLP2_EXTENSION})
+_OURS = (
+    frozenset({RSN_IDENTITY_ID, *NEW_SCO_EXTENSIONS.values(), REPORT_EXTENSION, TLP2_EXTENSION})
+    | LEGACY_SCO_EXTENSIONS
+)
 
 
 def parse(stream: IO[bytes], context: ImportContext) -> Iterator[Incoming]:
@@ -264,7 +268,7 @@ class Reader:
 
     def _plain_mapped(self, oid: str, plan: Plan) -> bool:
         obj = self.bundle.latest(oid)
-        if obj is None or obj["type"] not in SCO_TYPES:
+        if obj is None or obj["type"] not in READ_SCO_TYPES:
             return False
         pairs = stix_map.accepted(stix_map.sco_observables(obj))
         return bool(pairs) and pairs[0] in plan.mapped and stix_map.is_plain(obj, pairs)

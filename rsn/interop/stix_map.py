@@ -21,8 +21,10 @@ from rsn.interop.stix_ext import (
     TLP2_EXTENSION,
     TLP_OF_MARKING,
     TLP_ORDER,
-    observable_id,
+    legacy_sco,
+    observable_ids,
     observables_in_pattern,
+    sco,
 )
 from rsn.observables import ObservableError, normalize
 
@@ -104,10 +106,15 @@ def accepted(pairs: Iterable[tuple[str, str]]) -> Pairs:
 
 
 def is_plain(obj: dict[str, Any], pairs: Pairs) -> bool:
-    """An SCO that RSN writes back identically from its one observable."""
-    if len(pairs) != 1 or observable_id(*pairs[0]) != obj["id"]:
+    """An SCO that RSN writes back identically from its one observable (or wrote so before)."""
+    if len(pairs) != 1:
         return False
-    return set(obj) - PLAIN_SCO_KEYS <= {"value", "hashes", "imo", "mmsi"}
+    forms = (sco(*pairs[0]), legacy_sco(*pairs[0]))
+    return any(f is not None and f["id"] == obj["id"] and _said(f) == _said(obj) for f in forms)
+
+
+def _said(obj: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in obj.items() if k not in PLAIN_SCO_KEYS}
 
 
 def observables_of(objs: Iterable[dict[str, Any]]) -> Pairs:
@@ -168,7 +175,7 @@ def _observable_of(where: str, ref: Any, lookup: Lookup) -> tuple[str, str]:
     if found is None:
         raise problem(where, f"'{ref}' is not an object of this bundle.")
     for kind, value in sco_observables(found):
-        if observable_id(kind, value) == ref:
+        if ref in observable_ids(kind, value):
             return kind, value
     raise problem(where, f"'{ref}' is not an SCO holding one RSN observable.")
 

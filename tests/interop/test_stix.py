@@ -36,6 +36,7 @@ from rsn.reports.models import Report
 from rsn.reports.schemas import ReportCreate, ReportUpdate
 from rsn.store import Database
 from tests.factories import World, bimstec_world, report_payload
+from tests.interop.stix_support import EVERY_OBSERVABLE
 
 DATA = Path(__file__).parents[1] / "data" / "stix"
 CONTEXT = ExportContext("rsn-test", "https://rsn.example.org")
@@ -47,25 +48,6 @@ OFFICIAL_TLP = {
     "amber+strict": "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003",
     "red": "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1",
 }
-EVERY_OBSERVABLE = [
-    ("ipv4-addr", "203.0.113.7"),
-    ("ipv6-addr", "2001:db8::1"),
-    ("domain-name", "example.org"),
-    ("url", "https://example.org/a?b=c'd"),
-    ("email-addr", "ops@example.org"),
-    ("file-md5", "d41d8cd98f00b204e9800998ecf8427e"),
-    ("file-sha1", "da39a3ee5e6b4b0d3255bfef95601890afd80709"),
-    ("file-sha256", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
-    ("phone-number", "+8801712345678"),
-    ("vessel-imo", "IMO9074729"),
-    ("vessel-mmsi", "538004753"),
-    ("vehicle-plate", "ঢাকা মেট্রো-গ ১১-২৩৪৫"),
-    ("person-name", "Abdul Karim"),
-    ("group-name", "Harbour Crew Seven"),
-    ("crypto-wallet", "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2"),
-    ("crypto-wallet", "0x52908400098527886E0F7030069857D2E4169EE7"),
-    ("bank-account", "GB82WEST12345698765432"),
-]
 DISTRIBUTIONS = {
     "clear": {},
     "green": {},
@@ -162,6 +144,18 @@ class Vessel:
     pass
 
 
+@stix2.v21.CustomObservable(
+    "persona",  # OpenCTI's: a name (persona_name) and what kind of name it is (persona_type)
+    [
+        ("persona_name", stix2.properties.StringProperty()),
+        ("persona_type", stix2.properties.StringProperty()),
+    ],
+    id_contrib_props=["persona_name", "persona_type"],
+)
+class Persona:
+    pass
+
+
 def stix2_id(kind: str, value: str) -> str:
     """The id the `stix2` library gives the SCO of an RSN observable."""
     stix_type, prop, _ = stix_ext.SCO_OF[kind]
@@ -169,6 +163,8 @@ def stix2_id(kind: str, value: str) -> str:
         return str(stix2.File(hashes={prop: value}).id)
     if stix_type == "rsn-vessel":
         return str(Vessel(**{prop: value}).id)
+    if stix_type == "persona":  # a reported name: RSN cannot say which kind of name it is
+        return str(Persona(persona_name=value, persona_type="unknown").id)
     builtin = stix2.parse({"type": stix_type, prop: value}, allow_custom=True, version="2.1")
     if isinstance(builtin, dict):  # an RSN type stix2 does not know: the spec's rule by hand
         digest = uuid.uuid5(stix_ext.STIX_NAMESPACE, canonicalize({prop: value}, utf8=False))
