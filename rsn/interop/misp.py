@@ -35,6 +35,9 @@ Report -> event:
                          `datetime` attributes tagged rsn:field="revoked-reason" /
                          "revoked-at" (MISP has no revocation of its own)
     analysis             always 2 (completed): a filed report is a finished analysis
+    (file exports)       rsn:node-mac="<version>:<MAC>", the node's MAC over the
+                         event (without this tag) by which it knows its own
+                         export again (`rsn.interop.provenance`)
 
 TLP -> MISP distribution level, which decides how far MISP syncs the event on:
 
@@ -106,8 +109,9 @@ from typing import IO, Any
 import ijson
 
 from rsn.interop import misp_terms as terms
+from rsn.interop import provenance
 from rsn.interop.misp_event import in_kept, kept_parts, read_event
-from rsn.interop.model import ExportContext, ExportItem, ImportContext, Incoming, problem
+from rsn.interop.model import ExportContext, ExportItem, ImportContext, Incoming, Sealer, problem
 
 Raw = dict[str, Any]
 
@@ -248,14 +252,15 @@ def export(items: Iterable[ExportItem], out: IO[bytes], context: ExportContext) 
     out.write(b'{"response": [')
     for item in items:
         out.write(b"\n" if count == 0 else b",\n")
-        out.write(json.dumps({"Event": event(item)}, ensure_ascii=False).encode("utf-8"))
+        body = event(item, seal=context.seal)
+        out.write(json.dumps({"Event": body}, ensure_ascii=False).encode("utf-8"))
         count += 1
     out.write(b"\n]}\n")
     return count
 
 
-def event(item: ExportItem) -> Raw:
-    """The MISP event for the current version of a report."""
+def event(item: ExportItem, *, seal: Sealer | None = None) -> Raw:
+    """The MISP event for the current version of a report, sealed as the node's own if asked."""
     snap = item.current
     ident = _event_uuid(item.report_id)
     stamp = str(_epoch(snap["modified"]))
@@ -284,7 +289,18 @@ def event(item: ExportItem) -> Raw:
     for key in ("Galaxy", "EventReport"):
         if kept[key]:
             body[key] = kept[key]
+    if seal is not None:
+        _seal(body, item, seal)
     return body
+
+
+def _seal(body: Raw, item: ExportItem, seal: Sealer) -> None:
+    """The node's MAC over the whole event, as a last `rsn:node-mac="<version>:<mac>"` tag."""
+    found = provenance.digest(body)
+    if found is not None:
+        version = item.versions[-1].version
+        mac = seal(item.report_id, version, found)
+        body["Tag"].append(terms.rsn_tag(terms.SEAL_PREDICATE, f"{version}:{mac}"))
 
 
 def _tags(snap: Any) -> list[dict[str, str]]:
