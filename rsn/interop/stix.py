@@ -170,8 +170,10 @@ class _Objects:
         """The node's MAC over the version and the kept objects it carries (see `provenance`)."""
         rid = self.item.report_id
         ext = report["extensions"][REPORT_EXTENSION]
-        derived = derived_ids(rid, observables)
-        kept = [o for o in self.item.kept if o.get("id") not in derived]
+        kept = self.item.kept
+        if kept:  # those the reader takes for derived are left out there too
+            derived = derived_ids(rid, observables)
+            kept = [o for o in kept if o.get("id") not in derived]
         found = provenance.digest(report, kept)
         if found is not None:
             ext[SEAL_PROPERTY] = seal(rid, ext["version"], found)
