@@ -111,7 +111,15 @@ import ijson
 from rsn.interop import misp_terms as terms
 from rsn.interop import provenance
 from rsn.interop.misp_event import in_kept, kept_parts, read_event
-from rsn.interop.model import ExportContext, ExportItem, ImportContext, Incoming, Sealer, problem
+from rsn.interop.model import (
+    ExportContext,
+    ExportItem,
+    ImportContext,
+    Incoming,
+    Seal,
+    Sealer,
+    problem,
+)
 
 Raw = dict[str, Any]
 
@@ -139,6 +147,7 @@ def parse(stream: IO[bytes], context: ImportContext) -> Iterator[Incoming]:
     try:
         for index, event in _events(ijson.parse(_Rejoined(start, stream), use_float=True)):
             incoming = read_event(f"Event[{index}]", event, context)
+            incoming.seals = _seals(event.get("Event", event))
             if pending is not None and _same(pending, incoming):
                 _add_versions(pending, incoming)
                 continue
@@ -149,6 +158,30 @@ def parse(stream: IO[bytes], context: ImportContext) -> Iterator[Incoming]:
         raise problem(f"Event[{index + 1}]", f"is not valid JSON: {_json_error(exc)}") from None
     if pending is not None:
         yield pending
+
+
+def _seals(event: Raw) -> list[Seal]:
+    """The node's seal on an event RSN exported: over the event without the seal's tag.
+
+    Tags were checked by `read_event`; an event with two seal tags has none.
+    """
+    tags = event.get("Tag") or []
+    marks = [(t, value) for t in tags if (value := _seal_value(t["name"])) is not None]
+    if len(marks) != 1:
+        return []
+    mark, value = marks[0]
+    version, _, mac = value.partition(":")
+    unsealed = {**event, "Tag": [t for t in tags if t is not mark]}
+    number = int(version) if version.isdigit() and len(version) < 10 else None
+    found = provenance.read_seal(number, provenance.digest(unsealed), mac)
+    return [] if found is None else [found]
+
+
+def _seal_value(name: str) -> str | None:
+    parts = terms.machine_tag(name)
+    if parts is None or parts[:2] != ("rsn", terms.SEAL_PREDICATE):
+        return None
+    return parts[2]
 
 
 def _same(one: Incoming, other: Incoming) -> bool:

@@ -17,8 +17,7 @@ import pycountry
 
 from rsn import clock
 from rsn.interop import misp_terms as terms
-from rsn.interop import provenance
-from rsn.interop.model import ImportContext, Incoming, IncomingVersion, Seal, problem, report_data
+from rsn.interop.model import ImportContext, Incoming, IncomingVersion, problem, report_data
 from rsn.observables import ObservableError, normalize
 from rsn.reports.schemas import ReportCreate
 
@@ -318,33 +317,8 @@ def _incoming(where: str, event: Raw, found: Found, context: ImportContext) -> I
         kept=[
             kept_part(k, raw, str(ident or where), _stix_time(modified)) for k, raw in found.kept
         ],
-        seals=_seals(event),
         notes=found.notes,
     )
-
-
-def _seals(event: Raw) -> list[Seal]:
-    """The node's seal on an event RSN exported: over the event without the seal's tag.
-
-    Tags were checked by `read_tags`; an event with two seal tags has none.
-    """
-    tags = event.get("Tag") or []
-    marks = [(t, value) for t in tags if (value := _seal_value(t["name"])) is not None]
-    if len(marks) != 1:
-        return []
-    mark, value = marks[0]
-    version, _, mac = value.partition(":")
-    unsealed = {**event, "Tag": [t for t in tags if t is not mark]}
-    number = int(version) if version.isdigit() and len(version) < 10 else None
-    found = provenance.read_seal(number, provenance.digest(unsealed), mac)
-    return [] if found is None else [found]
-
-
-def _seal_value(name: str) -> str | None:
-    parts = terms.machine_tag(name)
-    if parts is None or parts[:2] != ("rsn", terms.SEAL_PREDICATE):
-        return None
-    return parts[2]
 
 
 def _payload(where: str, event: Raw, found: Found, context: ImportContext) -> dict[str, Any]:
