@@ -147,6 +147,10 @@ def _print_summary(result: flows.ImportResult, dry_run: bool) -> None:
         f"{verb} {result.format}: {s.created} created, {s.updated} updated, "
         f"{s.unchanged} unchanged, {s.versions_added} versions, {s.kept} objects kept as is."
     )
+    for note in s.notes[:20]:
+        console.print(f"note: {note}", markup=False)
+    if len(s.notes) > 20:
+        console.print(f"… and {len(s.notes) - 20} more notes")
     for warning in s.warnings[:20]:
         console.print(f"[yellow]warning:[/yellow] {warning}")
     if len(s.warnings) > 20:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from rsn import audit
 from rsn.errors import ValidationError
-from rsn.interop import formats, ingest, outbound
+from rsn.interop import formats, ingest, outbound, provenance
 from rsn.interop.formats import Format
 from rsn.interop.model import ExportContext, ExportItem, ImportContext
 from rsn.registry import catalog
@@ -129,7 +129,8 @@ def export_stream(
     selects = getattr(fmt.load(), "selects", None)  # a format that carries only some reports
     found = outbound.stream(session, principal=principal, since=since)
     items = _noted((i for i in found if selects is None or selects(i)), carried)
-    written = fmt.export(items, out, ExportContext(node_name, node_url))
+    seal = provenance.node_mac(session).sign
+    written = fmt.export(items, out, ExportContext(node_name, node_url, seal))
     outbound.record_disclosure(
         session, principal=principal, exported=carried, action=f"report.export.{fmt.name}"
     )

@@ -6,6 +6,9 @@ unseen: the importer gets a report of its own (with a new local id if the
 incoming id is taken), so an import never confirms nor overwrites what its
 importer may not see. Versions the node already holds (same or older
 `modified`) are skipped, so importing the same file twice changes nothing.
+A report this node exported itself comes back "unchanged" only when the node's
+MAC proves each of its versions and the importer may read it (`provenance`);
+otherwise it is one more unseen key.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from rsn import sharing
 from rsn.errors import Forbidden, ValidationError
+from rsn.interop import provenance
 from rsn.interop.model import Incoming, IncomingVersion, problem
 from rsn.interop.models import KeptObject, ReportLink
 from rsn.registry.models import MemberState, Organization, SharingGroup, User
@@ -47,6 +51,7 @@ class Summary:
     kept: int = 0
     report_ids: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what the node filled in, per object
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -57,6 +62,7 @@ class Summary:
             "kept_objects": self.kept,
             "report_ids": self.report_ids,
             "warnings": self.warnings,
+            "notes": self.notes,
         }
 
 
@@ -84,16 +90,52 @@ def _store_batch(
         if not item.versions:
             raise problem(item.where, "holds no report version to import.")
         item.versions = [_checked(session, item.where, v, summary) for v in item.versions]
-    held = _held(session, principal, items)
-    fresh = [item for item in items if _key(item) not in held]
+        summary.notes.extend(item.notes)
+    own = _own(session, principal, items)
+    rest = [item for item in items if id(item) not in own]
+    held = _held(session, principal, rest)
+    fresh = [item for item in rest if _key(item) not in held]
     ids = _create(session, principal, fresh, summary)
     for item in items:
         key = _key(item)
-        if key in held:
+        if id(item) in own:
+            summary.unchanged += 1
+            summary.report_ids.append(own[id(item)])
+        elif key in held:
             summary.report_ids.append(held[key])
             _update(session, principal, held[key], item, summary)
         else:
             summary.report_ids.append(ids[id(item)])
+
+
+def _own(session: Session, principal: Principal, items: Sequence[Incoming]) -> dict[int, str]:
+    """Items that are this node's own export of a report the importer may read: id -> report.
+
+    Every version must carry a seal the node's key proves, and the node must hold
+    that version already; anything less and the item is handled as one the node
+    never saw, whether or not a report with its id exists (see `provenance`).
+    """
+    mac = provenance.existing_mac(session)
+    if mac is None:
+        return {}
+    sealed = {
+        id(item): (item.preferred_id, max(seal.version for seal in item.seals))
+        for item in items
+        if item.preferred_id
+        and len(item.seals) == len(item.versions)
+        and all(mac.proves(item.preferred_id, seal) for seal in item.seals)
+    }
+    if not sealed:
+        return {}
+    query = select(Report.id, Report.version).where(
+        Report.id.in_({rid for rid, _ in sealed.values()}), sharing.visible(principal, Report.id)
+    )
+    readable: dict[str, int] = {rid: version for rid, version in session.execute(query)}
+    return {
+        key: rid
+        for key, (rid, version) in sealed.items()
+        if rid in readable and version <= readable[rid]
+    }
 
 
 def _key(item: Incoming) -> tuple[str, str] | None:

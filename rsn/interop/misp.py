@@ -35,6 +35,9 @@ Report -> event:
                          `datetime` attributes tagged rsn:field="revoked-reason" /
                          "revoked-at" (MISP has no revocation of its own)
     analysis             always 2 (completed): a filed report is a finished analysis
+    (file exports)       rsn:node-mac="<version>:<MAC>", the node's MAC over the
+                         event (without this tag) by which it knows its own
+                         export again (`rsn.interop.provenance`)
 
 TLP -> MISP distribution level, which decides how far MISP syncs the event on:
 
@@ -106,8 +109,17 @@ from typing import IO, Any
 import ijson
 
 from rsn.interop import misp_terms as terms
+from rsn.interop import provenance
 from rsn.interop.misp_event import in_kept, kept_parts, read_event
-from rsn.interop.model import ExportContext, ExportItem, ImportContext, Incoming, problem
+from rsn.interop.model import (
+    ExportContext,
+    ExportItem,
+    ImportContext,
+    Incoming,
+    Seal,
+    Sealer,
+    problem,
+)
 
 Raw = dict[str, Any]
 
@@ -135,6 +147,7 @@ def parse(stream: IO[bytes], context: ImportContext) -> Iterator[Incoming]:
     try:
         for index, event in _events(ijson.parse(_Rejoined(start, stream), use_float=True)):
             incoming = read_event(f"Event[{index}]", event, context)
+            incoming.seals = _seals(event.get("Event", event))
             if pending is not None and _same(pending, incoming):
                 _add_versions(pending, incoming)
                 continue
@@ -145,6 +158,30 @@ def parse(stream: IO[bytes], context: ImportContext) -> Iterator[Incoming]:
         raise problem(f"Event[{index + 1}]", f"is not valid JSON: {_json_error(exc)}") from None
     if pending is not None:
         yield pending
+
+
+def _seals(event: Raw) -> list[Seal]:
+    """The node's seal on an event RSN exported: over the event without the seal's tag.
+
+    Tags were checked by `read_event`; an event with two seal tags has none.
+    """
+    tags = event.get("Tag") or []
+    marks = [(t, value) for t in tags if (value := _seal_value(t["name"])) is not None]
+    if len(marks) != 1:
+        return []
+    mark, value = marks[0]
+    version, _, mac = value.partition(":")
+    unsealed = {**event, "Tag": [t for t in tags if t is not mark]}
+    number = int(version) if version.isdigit() and len(version) < 10 else None
+    found = provenance.read_seal(number, provenance.digest(unsealed), mac)
+    return [] if found is None else [found]
+
+
+def _seal_value(name: str) -> str | None:
+    parts = terms.machine_tag(name)
+    if parts is None or parts[:2] != ("rsn", terms.SEAL_PREDICATE):
+        return None
+    return parts[2]
 
 
 def _same(one: Incoming, other: Incoming) -> bool:
@@ -248,14 +285,15 @@ def export(items: Iterable[ExportItem], out: IO[bytes], context: ExportContext) 
     out.write(b'{"response": [')
     for item in items:
         out.write(b"\n" if count == 0 else b",\n")
-        out.write(json.dumps({"Event": event(item)}, ensure_ascii=False).encode("utf-8"))
+        body = event(item, seal=context.seal)
+        out.write(json.dumps({"Event": body}, ensure_ascii=False).encode("utf-8"))
         count += 1
     out.write(b"\n]}\n")
     return count
 
 
-def event(item: ExportItem) -> Raw:
-    """The MISP event for the current version of a report."""
+def event(item: ExportItem, *, seal: Sealer | None = None) -> Raw:
+    """The MISP event for the current version of a report, sealed as the node's own if asked."""
     snap = item.current
     ident = _event_uuid(item.report_id)
     stamp = str(_epoch(snap["modified"]))
@@ -284,7 +322,18 @@ def event(item: ExportItem) -> Raw:
     for key in ("Galaxy", "EventReport"):
         if kept[key]:
             body[key] = kept[key]
+    if seal is not None:
+        _seal(body, item, seal)
     return body
+
+
+def _seal(body: Raw, item: ExportItem, seal: Sealer) -> None:
+    """The node's MAC over the whole event, as a last `rsn:node-mac="<version>:<mac>"` tag."""
+    found = provenance.digest(body)
+    if found is not None:
+        version = item.versions[-1].version
+        mac = seal(item.report_id, version, found)
+        body["Tag"].append(terms.rsn_tag(terms.SEAL_PREDICATE, f"{version}:{mac}"))
 
 
 def _tags(snap: Any) -> list[dict[str, str]]:

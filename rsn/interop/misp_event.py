@@ -15,6 +15,7 @@ from typing import Any
 
 import pycountry
 
+from rsn import clock
 from rsn.interop import misp_terms as terms
 from rsn.interop.model import ImportContext, Incoming, IncomingVersion, problem, report_data
 from rsn.observables import ObservableError, normalize
@@ -44,6 +45,7 @@ class Found:
     times: list[datetime] = field(default_factory=list)
     breach: bool = False
     kept: list[tuple[str, Any]] = field(default_factory=list)  # (MISP key, part as it came)
+    notes: list[str] = field(default_factory=list)  # what was filled in, for the summary
 
     def observe(self, where: str, kind: str, value: str) -> bool:
         """Add an observable once, refusing a value RSN would not accept for its type.
@@ -167,7 +169,7 @@ def _read_rsn_tag(at: str, predicate: str, value: str, found: Found) -> bool:
     if predicate in ("category", "country", "sea-area", "severity", "confidence", "revoked"):
         found.tags.setdefault(predicate, (at, value))
         return True
-    return False
+    return predicate == terms.SEAL_PREDICATE  # read in `_seals`, never kept
 
 
 def _read_country(at: str, value: str, found: Found) -> bool:
@@ -315,6 +317,7 @@ def _incoming(where: str, event: Raw, found: Found, context: ImportContext) -> I
         kept=[
             kept_part(k, raw, str(ident or where), _stix_time(modified)) for k, raw in found.kept
         ],
+        notes=found.notes,
     )
 
 
@@ -371,12 +374,31 @@ def _occurred_at(where: str, event: Raw, found: Found) -> str:
     if "occurred-at" in found.attributes:
         return found.attributes["occurred-at"][1]
     day = event.get("date")
+    if day is None:
+        day = _filled_date(where, event, found)
     if not isinstance(day, str):
-        raise problem(f"{where}.date", "is missing; a MISP event has a date (YYYY-MM-DD).")
+        raise problem(f"{where}.date", f"{day!r} is not a date (YYYY-MM-DD).")
     try:
         return date.fromisoformat(day.strip()).isoformat() + "T00:00:00Z"
     except ValueError:
         raise problem(f"{where}.date", f"{day!r} is not a date (YYYY-MM-DD).") from None
+
+
+def _filled_date(where: str, event: Raw, found: Found) -> str:
+    """The day MISP itself would give an event without a date, noted for the summary.
+
+    MISP dates such an event the day it is added: here the day of its last
+    change or publication when it says, else the day of the import.
+    """
+    for key in ("timestamp", "publish_timestamp"):
+        moment = _epoch_field(where, event, key)
+        if moment is not None and moment.timestamp() > 0:  # 0: MISP's "never published"
+            day = moment.date().isoformat()
+            found.notes.append(f"{where}.date: missing; taken from {key} ({day}).")
+            return day
+    day = clock.today().isoformat()
+    found.notes.append(f"{where}.date: missing; taken as the day of the import ({day}).")
+    return day
 
 
 def _location(found: Found) -> dict[str, float] | None:
@@ -408,11 +430,15 @@ def _confidence(found: Found) -> int:
 
 
 def _timestamp(where: str, event: Raw) -> datetime | None:
-    stamp = event.get("timestamp")
+    return _epoch_field(where, event, "timestamp")
+
+
+def _epoch_field(where: str, event: Raw, key: str) -> datetime | None:
+    stamp = event.get(key)
     if stamp is None:
         return None
     if not str(stamp).strip().isdigit():
-        raise problem(f"{where}.timestamp", f"{stamp!r} is not a Unix time in seconds.")
+        raise problem(f"{where}.{key}", f"{stamp!r} is not a Unix time in seconds.")
     return datetime.fromtimestamp(int(stamp), UTC)
 
 

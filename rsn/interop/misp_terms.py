@@ -23,6 +23,7 @@ NAMESPACE = uuid.UUID("01420683-bb2c-4a21-8b79-578bbf64c880")
 # What an import keeps of an event, as STIX custom objects of this type (see misp_event).
 KEPT_TYPE = "x-misp-part"
 KEPT_KEYS = ("Tag", "Attribute", "Object", "Galaxy", "EventReport")
+SEAL_PREDICATE = "node-mac"  # rsn:node-mac="<version>:<MAC>", see rsn.interop.provenance
 
 TLP_TAG = {
     "clear": "tlp:clear",

@@ -8,7 +8,7 @@ auditing live in `ingest` and `outbound`, once for all formats.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -34,6 +34,20 @@ class IncomingVersion:
     revoked_at: datetime | None = None
 
 
+@dataclass(frozen=True)
+class Seal:
+    """What an exported version says of itself: checked against this node's key on import.
+
+    `mac` is the exporting node's HMAC over the report id, `version` and `digest`
+    (see `rsn.interop.provenance`); `digest` is computed by the parser from the
+    content it read, never taken from the file.
+    """
+
+    version: int
+    digest: str
+    mac: str
+
+
 @dataclass
 class Incoming:
     """A report read from a file or a feed, ready to be stored by `ingest`.
@@ -52,6 +66,8 @@ class Incoming:
     source_identity: str | None = None
     preferred_id: str | None = None  # a local id to keep if free (STIX round trip)
     kept: list[dict[str, Any]] = field(default_factory=list)  # objects kept as they came
+    seals: list[Seal] = field(default_factory=list)  # one per sealed version, as read
+    notes: list[str] = field(default_factory=list)  # what the parser filled in, for the summary
 
 
 @dataclass(frozen=True)
@@ -102,10 +118,16 @@ class ImportContext:
     node_name: str = "rsn"
 
 
+Sealer = Callable[[str, int, str], str]  # (report id, version, digest) -> the node's MAC
+
+
 @dataclass(frozen=True)
 class ExportContext:
+    """`seal`, when given, is how the writer signs each version as this node's own."""
+
     node_name: str
     node_url: str | None = None
+    seal: Sealer | None = None
 
 
 class Parser(Protocol):

@@ -14,8 +14,10 @@ One RSN report becomes:
   location, sea_area, severity, source_reliability, information_credibility,
   tlp, distribution (names as on this node), version, revoked_reason,
   revoked_at, originator {username, organization, member_state},
-  source_identity, and observable_refs (the SCO ids in the report's order, so
-  the order of observables survives);
+  source_identity, observable_refs (the SCO ids in the report's order, so
+  the order of observables survives) and, in a file export, node_mac: the
+  node's MAC over the version and the objects kept with it, by which the node
+  knows its own export when it is imported again (`rsn.interop.provenance`);
 - a `location` (country, latitude/longitude) per report, versioned with it;
 - one SCO per observable: standard SCOs where STIX has them (ipv4-addr,
   ipv6-addr, domain-name, url, email-addr, file with one hash), OpenCTI's
@@ -51,14 +53,16 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import IO, Any, Literal
 
-from rsn.interop import stix_in
-from rsn.interop.model import ExportContext, ExportItem, ImportContext, Incoming
+from rsn.interop import provenance, stix_in
+from rsn.interop.model import ExportContext, ExportItem, ImportContext, Incoming, Sealer
 from rsn.interop.stix_ext import (
     INDICATED,
     MARKINGS,
     REPORT_EXTENSION,
     RSN_IDENTITY,
+    SEAL_PROPERTY,
     TLP2_IDS,
+    derived_ids,
     extension_definitions,
     indicator_id,
     location_id,
@@ -159,7 +163,21 @@ class _Objects:
         refs += [i for i in observable_refs if i not in self.kept_set]
         refs += self.kept_ids
         report = _report(self.item, version, snap, common, refs, observable_refs, self.context)
+        if self.context.seal is not None:
+            self._seal(report, _observables(snap), self.context.seal)
         self.reports.append(report)
+
+    def _seal(self, report: dict[str, Any], observables: Pairs, seal: Sealer) -> None:
+        """The node's MAC over the version and the kept objects it carries (see `provenance`)."""
+        rid = self.item.report_id
+        ext = report["extensions"][REPORT_EXTENSION]
+        kept = self.item.kept
+        if kept:  # those the reader takes for derived are left out there too
+            derived = derived_ids(rid, observables)
+            kept = [o for o in kept if o.get("id") not in derived]
+        found = provenance.digest(report, kept)
+        if found is not None:
+            ext[SEAL_PROPERTY] = seal(rid, ext["version"], found)
 
     def _sco(self, kind: str, value: str) -> dict[str, Any]:
         """One SCO per value, marked as the report is now (an SCO has no versions)."""
@@ -175,7 +193,10 @@ class _Objects:
         return [self.creator, *derived, *(dict(o) for o in self.item.kept)]
 
 
-def _observables(snap: Mapping[str, Any]) -> list[tuple[str, str]]:
+Pairs = list[tuple[str, str]]
+
+
+def _observables(snap: Mapping[str, Any]) -> Pairs:
     return [(str(o["type"]), str(o["value"])) for o in snap.get("observables") or []]
 
 

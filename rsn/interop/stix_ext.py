@@ -59,6 +59,7 @@ PUBLISHED = "2026-01-01T00:00:00.000Z"  # created/modified of RSN's fixed object
 RSN_IDENTITY_ID = "identity--d9630147-634e-47ee-a08c-d1148cd3dbf7"
 REPORT_EXTENSION = "extension-definition--9bb2ecda-aa9a-49bc-98b1-e0c905eb8dbf"
 TLP2_EXTENSION = "extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d"
+SEAL_PROPERTY = "node_mac"  # in the report extension: the exporting node's MAC (`provenance`)
 
 TLP2_IDS = {
     "clear": "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487",
@@ -201,7 +202,9 @@ REPORT_SCHEMA = (
     "sharing_groups, users} (codes, slugs and usernames of the publishing node), version "
     "(RSN version number), revoked_reason, revoked_at (timestamp), originator {username, "
     "organization, member_state}, source_identity (who the report came from when it was "
-    "itself imported), observable_refs (the report's selectors in order, as SCO ids). "
+    "itself imported), observable_refs (the report's selectors in order, as SCO ids), "
+    "node_mac (the exporting node's HMAC-SHA256 over the report id, version and content, "
+    "by which a node knows its own export again; meaningless to anyone else). "
     "Absent properties are empty."
 )
 

@@ -59,14 +59,15 @@ from typing import IO, Any
 import ijson
 
 from rsn import clock
-from rsn.interop import stix_check, stix_map
-from rsn.interop.model import ImportContext, Incoming, IncomingVersion, problem, report_data
+from rsn.interop import provenance, stix_check, stix_map
+from rsn.interop.model import ImportContext, Incoming, IncomingVersion, Seal, problem, report_data
 from rsn.interop.stix_ext import (
     LEGACY_SCO_EXTENSIONS,
     NEW_SCO_EXTENSIONS,
     READ_SCO_TYPES,
     REPORT_EXTENSION,
     RSN_IDENTITY_ID,
+    SEAL_PROPERTY,
     TLP2_EXTENSION,
     derived_ids,
     rsn_id,
@@ -236,10 +237,13 @@ class Reader:
         mapped = [self._version(plan, i, obj) for i, obj in plan.versions]
         latest = plan.versions[-1][1]
         derived: set[str] = set()
+        seals: list[Seal] = []
         if plan.ours:
             uid = plan.rid.split("--", 1)[1]
-            for _, observables in mapped:
-                derived |= derived_ids(uid, observables)
+            for (_, obj), (_, observables) in zip(plan.versions, mapped, strict=True):
+                ids = derived_ids(uid, observables)
+                derived |= ids
+                seals += self._seal(plan.rid, obj, ids)
         kept_ids = self._reach([r for r in plan.refs if r not in derived], plan.extra)
         kept_ids = [k for k in kept_ids if not self._plain_mapped(k, plan)]
         self.held.update(derived, kept_ids, plan.refs)
@@ -252,7 +256,29 @@ class Reader:
             source_identity=self._source_identity(latest),
             preferred_id=uid if stix_check.is_uuid(uid) else None,
             kept=self._objects(kept_ids),
+            seals=seals,
         )
+
+    def _seal(self, rid: str, obj: dict[str, Any], derived: set[str]) -> list[Seal]:
+        """The seal a version of an RSN report carries, over what the file holds of it.
+
+        The digest covers the report object (its seal left out) and every object it
+        references that is kept rather than derived, as the writer's did.
+        """
+        ext = obj["extensions"][REPORT_EXTENSION]
+        if not isinstance(ext, dict) or SEAL_PROPERTY not in ext:
+            return []
+        unsealed = {k: v for k, v in ext.items() if k != SEAL_PROPERTY}
+        head = {**obj, "extensions": {**obj["extensions"], REPORT_EXTENSION: unsealed}}
+        kept = [
+            o
+            for ref in dict.fromkeys(obj["object_refs"])
+            if ref not in derived and ref != rid
+            for _, o in self.bundle.versions.get(ref, [])
+        ]
+        digest = provenance.digest(head, kept)
+        found = provenance.read_seal(ext.get("version"), digest, ext[SEAL_PROPERTY])
+        return [] if found is None else [found]
 
     def _version(
         self, plan: Plan, index: int, obj: dict[str, Any]

@@ -8,11 +8,13 @@ from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
+from pymisp import MISPEvent
 from sqlalchemy import func, select
 
 from rsn.registry import service as registry
 from rsn.reports.models import Report
 from rsn.store import Database
+from tests.conftest import Clock
 from tests.factories import Api, World, api_for, bimstec_world, report_payload
 from tests.web.webclient import WebClient
 
@@ -100,3 +102,37 @@ def test_readers_export_but_do_not_import(api: Api, world: World, db: Database) 
     assert "may export what they can read" in page.text
     line = CSV_HEAD + "x,cyber.attack,IN,2026-11-01T10:00:00Z,high,70,green,\n"
     assert upload(web, line).status_code == 403 and reports(db) == 0
+
+
+def test_the_own_download_uploaded_again_is_already_here(
+    api: Api, world: World, db: Database
+) -> None:
+    web = browser(api, world, "bd.web", "bd-cert")
+    bd = world.people["bd.analyst"]
+    for title in ("first", "second"):
+        assert api.post("/api/v1/reports", as_=bd, json=report_payload(title=title)).is_success
+    bundle = web.get("/exchange/export?format=stix").content
+    web.get("/exchange")
+    for fields in ({"dry_run": "on"}, {}):
+        files = {"file": ("rsn.json", bundle, "application/json")}
+        page = web.request(
+            "POST", "/exchange/import", data={"csrf_token": web.csrf, **fields}, files=files
+        )
+        assert page.status_code == 200, page.text
+        assert "<dt>New reports</dt><dd>0</dd>" in page.text
+        assert "<dt>Already here, unchanged</dt><dd>2</dd>" in page.text
+        assert reports(db) == 2
+
+
+def test_a_date_filled_in_is_said_on_the_page(api: Api, world: World, clock: Clock) -> None:
+    web = browser(api, world, "in.web", "in-cert")
+    web.get("/exchange")
+    event = MISPEvent()
+    event.info = "Phishing wave"
+    event.add_tag("tlp:green")
+    event.add_attribute("domain", "login-gov.example")
+    files = {"file": ("event.json", event.to_json().encode(), "application/json")}
+    page = web.request("POST", "/exchange/import", data={"csrf_token": web.csrf}, files=files)
+    assert page.status_code == 200, page.text
+    day = clock.now.date().isoformat()
+    assert f"Event[0].date: missing; taken as the day of the import ({day})." in page.text
