@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
+from rsn.fusion.views import router as observables
 from rsn.interop.views import router as exchange
 from rsn.registry.views import router as registry
 from rsn.reports.views import router as reports
@@ -21,6 +22,7 @@ def healthz() -> dict[str, str]:
 def mount(app: FastAPI) -> None:
     app.include_router(health)
     app.include_router(reports)
+    app.include_router(observables)
     app.include_router(registry)
     app.include_router(exchange)
     app.include_router(taxii)

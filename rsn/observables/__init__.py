@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
-from rsn.observables.normalize import OBSERVABLE_TYPES, ObservableError, normalize
+from rsn.observables.infer import Reading, read
+from rsn.observables.normalize import OBSERVABLE_TYPES, TYPE_LABELS, ObservableError, normalize
 
-__all__ = ["OBSERVABLE_TYPES", "ObservableError", "normalize"]
+__all__ = ["OBSERVABLE_TYPES", "TYPE_LABELS", "ObservableError", "Reading", "normalize", "read"]

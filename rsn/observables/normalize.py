@@ -447,6 +447,8 @@ _RULES: dict[str, tuple[str, Callable[[str], str]]] = {
 }
 
 OBSERVABLE_TYPES: tuple[str, ...] = tuple(_RULES)
+# What a person calls each type ("IPv4 address", not "ipv4-addr").
+TYPE_LABELS: dict[str, str] = {kind: label for kind, (label, _) in _RULES.items()}
 
 
 # Types whose values may be written the way one country writes them: the regions

@@ -21,6 +21,7 @@ from rsn.web.views import (
     editing,
     exchange,
     mapview,
+    observables,
     profile,
     public,
     reports,
@@ -44,7 +45,18 @@ def mount(app: FastAPI) -> None:
     app.mount(
         "/static", StaticFiles(directory=str(resources.files("rsn.web") / "static")), name="static"
     )
-    for module in (auth, dashboard, reports, editing, mapview, exchange, public, admin, profile):
+    for module in (
+        auth,
+        dashboard,
+        reports,
+        editing,
+        observables,
+        mapview,
+        exchange,
+        public,
+        admin,
+        profile,
+    ):
         app.include_router(module.router)
 
 
