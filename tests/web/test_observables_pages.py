@@ -168,3 +168,13 @@ def test_bad_input_comes_back_with_the_problem_beside_its_field(
 def test_signing_in_is_needed(api: Api) -> None:
     answer = WebClient(api.app).get("/observables", params={"value": PHONE})
     assert answer.status_code == 303 and answer.headers["location"].startswith("/login?next=")
+
+
+def test_a_report_page_links_each_observable_to_its_page(api: Api, world: World) -> None:
+    web = browser(api, world, "bd.web", "bd-cert")
+    report_id = file(api, world.people["bd.analyst"], 3, **GREEN)
+    page = web.get(f"/reports/{report_id}")
+    link = '<a href="/observables?value=%2B8801712345678&amp;type=phone-number"'
+    assert link in page.text
+    target = web.get("/observables?value=%2B8801712345678&type=phone-number")
+    assert target.status_code == 200 and report_id in target.text
