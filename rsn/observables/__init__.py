@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
-from rsn.observables.normalize import OBSERVABLE_TYPES, ObservableError, normalize
+from rsn.observables.normalize import (
+    OBSERVABLE_LABELS,
+    OBSERVABLE_TYPES,
+    ObservableError,
+    normalize,
+)
 
-__all__ = ["OBSERVABLE_TYPES", "ObservableError", "normalize"]
+__all__ = ["OBSERVABLE_LABELS", "OBSERVABLE_TYPES", "ObservableError", "normalize"]
