@@ -154,7 +154,7 @@ def test_date_inputs_are_iso_text_labelled_utc_not_the_browsers_locale(
         found = re.search(rf"<input id=\"f-{name}\"[^>]*>", listing)
         assert found and "type=" not in found.group(0), found
         assert 'placeholder="YYYY-MM-DD"' in found.group(0)
-    assert "Occurred from (UTC)" in listing and "Occurred until (UTC, inclusive)" in listing
+    assert "Occurred from (UTC)" in listing and "Occurred until (UTC)" in listing
     assert 'type="date"' not in web.get("/exchange").text
 
 

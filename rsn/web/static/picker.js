@@ -31,7 +31,8 @@
       const shown = visible(box);
       if (words.length && shown.length) shown[0].closest(".check").classList.add("first");
       status.textContent = !words.length ? ""
-        : shown.length ? `${shown.length} match; Enter ticks ${labelOf(shown[0])}, Down goes to the list.`
+        : shown.length ? `${shown.length} ${shown.length === 1 ? "match" : "matches"}; `
+          + `Enter ticks ${labelOf(shown[0])}, Down goes to the list.`
         : `No ${noun} match “${filter.value}”.`;
     };
 
