@@ -3,6 +3,18 @@
 from __future__ import annotations
 
 from rsn.observables.infer import Reading, read
-from rsn.observables.normalize import OBSERVABLE_TYPES, TYPE_LABELS, ObservableError, normalize
+from rsn.observables.normalize import (
+    OBSERVABLE_LABELS,
+    OBSERVABLE_TYPES,
+    ObservableError,
+    normalize,
+)
 
-__all__ = ["OBSERVABLE_TYPES", "TYPE_LABELS", "ObservableError", "Reading", "normalize", "read"]
+__all__ = [
+    "OBSERVABLE_LABELS",
+    "OBSERVABLE_TYPES",
+    "ObservableError",
+    "Reading",
+    "normalize",
+    "read",
+]

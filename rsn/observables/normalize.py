@@ -437,8 +437,8 @@ _RULES: dict[str, tuple[str, Callable[[str], str]]] = {
     "file-sha1": ("SHA-1 hash", partial(_hex_digest, length=40)),
     "file-sha256": ("SHA-256 hash", partial(_hex_digest, length=64)),
     "phone-number": ("phone number", _phone),
-    "vessel-imo": ("IMO number", _vessel_imo),
-    "vessel-mmsi": ("MMSI", _vessel_mmsi),
+    "vessel-imo": ("vessel IMO number", _vessel_imo),
+    "vessel-mmsi": ("vessel MMSI", _vessel_mmsi),
     "vehicle-plate": ("vehicle plate", _vehicle_plate),
     "person-name": ("person name", _name),
     "group-name": ("group name", _name),
@@ -447,8 +447,10 @@ _RULES: dict[str, tuple[str, Callable[[str], str]]] = {
 }
 
 OBSERVABLE_TYPES: tuple[str, ...] = tuple(_RULES)
-# What a person calls each type ("IPv4 address", not "ipv4-addr").
-TYPE_LABELS: dict[str, str] = {kind: label for kind, (label, _) in _RULES.items()}
+# What a person reads for each type, in the same words as the messages; ids stay for machines.
+OBSERVABLE_LABELS: dict[str, str] = {
+    kind: label[:1].upper() + label[1:] for kind, (label, _check) in _RULES.items()
+}
 
 
 # Types whose values may be written the way one country writes them: the regions

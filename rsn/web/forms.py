@@ -147,20 +147,21 @@ def _filter_problem(name: str, value: str) -> str | None:
 def _day(
     value: str | None, errors: dict[str, str], name: str, days_after: int = 0
 ) -> datetime | None:
-    """A date input as the start of that UTC day (`until` counts its whole day).
+    """A date filter as the start of that UTC day (`until` counts its whole day).
 
-    A full RFC 3339 time, as other pages' links may carry, is taken as it is.
+    A time (YYYY-MM-DDTHH:MM, or with a space, as people type it) is read as UTC, and
+    a full RFC 3339 time, as other pages' links may carry, is taken as it is.
     """
     if not value or name in errors:
         return None
     try:
-        if "T" in value:
+        if len(value) > len("YYYY-MM-DD"):
             when = datetime.fromisoformat(value)
             return in_utc_range(when if when.tzinfo else when.replace(tzinfo=UTC))
         start = datetime.combine(date.fromisoformat(value), time(), tzinfo=UTC)
         return start + timedelta(days=days_after)
     except ValueError:
-        errors[name] = f"'{value}' is not a date (use YYYY-MM-DD)."
+        errors[name] = f"'{value}' is not a date (use YYYY-MM-DD, or YYYY-MM-DDTHH:MM in UTC)."
     except OverflowError:
         return None  # the last day there is: no upper bound at all
     return None
@@ -300,7 +301,10 @@ def _int_or_text(value: str) -> int | str:
 
 
 def as_utc(value: str) -> datetime | str:
-    """A datetime-local value read as UTC; anything else is left for the schema to refuse."""
+    """A typed ISO time, read as UTC unless it names an offset; the schema refuses the rest.
+
+    The form asks for YYYY-MM-DDTHH:MM; a space for the T, or a date alone (00:00), pass too.
+    """
     try:
         when = datetime.fromisoformat(value.strip())
     except ValueError:
@@ -327,7 +331,19 @@ def to_create(form: ReportForm) -> ReportCreate:
         return ReportCreate.model_validate(payload(form))
     except PydanticError as exc:
         problems = [describe(dict(e)) for e in exc.errors(include_url=False)]
-        raise FormErrors({**by_input(problems, form.row_of()), **_untyped(form)}) from exc
+        errors = {**by_input(problems, form.row_of()), **_untyped(form), **_unreadable(form)}
+        raise FormErrors(errors) from exc
+
+
+def _unreadable(form: ReportForm) -> dict[str, list[str]]:
+    """A time in another notation: name the one the form reads, not the parser's complaint."""
+    typed = form.values.get("occurred_at", "").strip()
+    if not typed or not isinstance(as_utc(typed), str):
+        return {}
+    label = LABELS["occurred_at"]
+    return {
+        "occurred_at": [f"{label} must be written YYYY-MM-DDTHH:MM in UTC, not '{typed[:40]}'."]
+    }
 
 
 def to_update(form: ReportForm) -> ReportUpdate:

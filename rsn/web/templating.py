@@ -10,6 +10,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from rsn.observables import OBSERVABLE_LABELS
 from rsn.web.deps import Viewer
 
 TLP = {
@@ -35,7 +36,12 @@ def when(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return value.strftime(fmt) + " UTC" if value else ""
 
 
+def _observable_label(kind: str) -> str:
+    return OBSERVABLE_LABELS.get(kind, kind)
+
+
 templates.env.filters["when"] = when
+templates.env.filters["observable_label"] = _observable_label
 templates.env.globals["TLP"] = TLP
 templates.env.globals["SEVERITIES"] = SEVERITIES
 

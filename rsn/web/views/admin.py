@@ -41,6 +41,13 @@ NOTICES = {
     "organization": "The organization is added.",
 }
 Short = Annotated[str, Form(max_length=300)]
+# Each status a user's badge can show, and what it means; the legend prints these words.
+STATUSES = {
+    "active": "has a password and may sign in",
+    "invited": "an enrolment link was made and not used yet",
+    "no password": "no password and no open enrolment link: make one on the user's page",
+    "disabled": "may not sign in; browsers signed out, API tokens revoked",
+}
 
 
 def _admin(who: Viewer) -> Viewer:
@@ -130,6 +137,7 @@ def _users_page(
         "admin/users.html",
         status=status,
         rows=rows,
+        statuses=STATUSES,
         org_options=_org_options(orgs),
         role_options=[(r, r) for r in ROLES],
         **context,

@@ -90,13 +90,18 @@ def export(
 
 
 def _since(value: str | None) -> datetime | None:
-    """A date from the form's date field: from the start of that day, UTC."""
-    if not value:
+    """The form's ISO date (from the start of that day) or time, in UTC unless it says."""
+    if not value or not value.strip():
         return None
+    text = value.strip()
     try:
-        return datetime.combine(date.fromisoformat(value), datetime.min.time(), tzinfo=UTC)
+        if len(text) > len("YYYY-MM-DD"):
+            when = datetime.fromisoformat(text)
+            return when if when.tzinfo else when.replace(tzinfo=UTC)
+        return datetime.combine(date.fromisoformat(text), datetime.min.time(), tzinfo=UTC)
     except ValueError:
-        raise ValidationError.field("since", f"'{value[:40]}' is not a date.") from None
+        message = f"'{text[:40]}' is not a date (use YYYY-MM-DD, or YYYY-MM-DDTHH:MM in UTC)."
+        raise ValidationError.field("since", message) from None
 
 
 def _chunks(spool: IO[bytes]) -> Iterator[bytes]:

@@ -18,7 +18,7 @@ from rsn import audit
 from rsn.errors import ValidationError
 from rsn.fusion import sightings
 from rsn.node import Node
-from rsn.observables import OBSERVABLE_TYPES, TYPE_LABELS
+from rsn.observables import OBSERVABLE_LABELS, OBSERVABLE_TYPES
 from rsn.registry import service as registry
 from rsn.sharing import Principal
 from rsn.web.deps import NodeDep, ViewerDep
@@ -71,8 +71,8 @@ def show_observable(request: Request, node: NodeDep, viewer: ViewerDep) -> Respo
         asked=asked,
         seen=seen,
         errors=errors,
-        types=[(t, TYPE_LABELS[t]) for t in OBSERVABLE_TYPES],
-        labels=TYPE_LABELS,
+        types=[(t, OBSERVABLE_LABELS[t]) for t in OBSERVABLE_TYPES],
+        labels=OBSERVABLE_LABELS,
         threshold=node.settings.correlation_threshold,
         next_url=asked.url(cursor=seen.next_cursor) if seen and seen.next_cursor else None,
         **names,

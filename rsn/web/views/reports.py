@@ -24,7 +24,7 @@ from rsn import audit, sharing
 from rsn.api.errors import describe
 from rsn.errors import FieldProblem, Forbidden, NotFound, ValidationError
 from rsn.node import Node
-from rsn.observables import OBSERVABLE_TYPES
+from rsn.observables import OBSERVABLE_LABELS, OBSERVABLE_TYPES
 from rsn.registry import Taxonomy, catalog
 from rsn.registry import service as registry
 from rsn.reports import listing, present, service
@@ -421,15 +421,18 @@ def _shown(value: Any, name: str = "") -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, list):
-        return "; ".join(
-            f"{o.get('type')}: {o.get('value')}" if isinstance(o, dict) else str(o) for o in value
-        )
+        return "; ".join(_observable(o) if isinstance(o, dict) else str(o) for o in value)
     if isinstance(value, dict):
         if set(value) == {"lat", "lon"}:
             return f"{value['lat']}, {value['lon']}"
         parts = [f"{k.replace('_', ' ')}: {', '.join(map(str, v))}" for k, v in value.items() if v]
         return "; ".join(parts) or "none"
     return str(value)
+
+
+def _observable(snapshot: dict[str, Any]) -> str:
+    kind = str(snapshot.get("type"))
+    return f"{OBSERVABLE_LABELS.get(kind, kind)}: {snapshot.get('value')}"
 
 
 # --- shared helpers ------------------------------------------------------------------
