@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from rsn import sharing
 from rsn.api.deps import NodeDep, PrincipalDep
@@ -64,10 +66,56 @@ class AudienceQuery(BaseModel):
     distribution: DistributionIn = DistributionIn()
 
 
-class AudienceRead(BaseModel):
-    member_states: list[str]
-    organizations: list[str]
+class AudienceReasonRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    kind: str = Field(
+        description="public, members, originator, organization, state, group or person"
+    )
+    ref: str = Field(description="the state's code or the sharing group's slug, else empty")
+    name: str = Field(description="the sharing group's name, else empty")
+
+
+class AudienceOrganizationRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    slug: str
+    name: str
+    member_state: str | None
     user_count: int
+    whole: bool = Field(description="every active user of it reads (it came in as a whole)")
+    reasons: list[AudienceReasonRead]
+
+
+class AudienceStateRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    code: str | None = Field(description="null for the organizations of no member state")
+    name: str
+    whole: bool = Field(description="every government agency of the state reads")
+    user_count: int
+    organizations: list[AudienceOrganizationRead]
+
+
+class AudiencePersonRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    username: str
+    display_name: str
+    organization: str
+    organization_name: str
+
+
+class AudienceRead(BaseModel):
+    member_states: list[str] = Field(
+        description="states whose every government agency reads: listed, or in a listed group"
+    )
+    organizations: list[str] = Field(description="slugs of every organization with a reader")
+    user_count: int = Field(description="active users who would read it")
+    scope: Literal["public", "members", "distribution"]
+    organization_count: int
+    states: list[AudienceStateRead] = Field(description="the readers grouped by member state")
+    people: list[AudiencePersonRead] = Field(description="TLP:RED: the people named, by name")
 
 
 @router.get("/me", response_model=Me)
@@ -162,6 +210,10 @@ def audience(query: AudienceQuery, node: NodeDep, principal: PrincipalDep) -> Au
         found = sharing.audience_for(session, principal, query.tlp, query.distribution.model_dump())
     return AudienceRead(
         member_states=found.member_states,
-        organizations=found.organizations,
+        organizations=sorted(o.slug for o in found.organizations),
         user_count=found.user_count,
+        scope=found.scope,
+        organization_count=len(found.organizations),
+        states=[AudienceStateRead.model_validate(s) for s in found.states],
+        people=[AudiencePersonRead.model_validate(p) for p in found.people],
     )

@@ -11,8 +11,12 @@ from rsn.sharing.distribution import resolve_many as resolve_distributions
 from rsn.sharing.models import TLP_LEVELS, Shareable, SharingGrant
 from rsn.sharing.policy import (
     Audience,
+    AudienceOrganization,
+    AudiencePerson,
+    AudienceState,
     Distribution,
     Principal,
+    Reason,
     audience,
     can_read,
     discloses,
@@ -27,8 +31,12 @@ from rsn.sharing.principal import for_user, from_token, may_change, may_file
 __all__ = [
     "TLP_LEVELS",
     "Audience",
+    "AudienceOrganization",
+    "AudiencePerson",
+    "AudienceState",
     "Distribution",
     "Principal",
+    "Reason",
     "Shareable",
     "SharingGrant",
     "audience",

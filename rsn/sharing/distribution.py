@@ -108,4 +108,4 @@ def audience_for(
     keys = item_keys(
         tlp, dist, originator_user_id=principal.user_id, originator_org_id=principal.organization_id
     )
-    return audience(session, keys)
+    return audience(session, keys, own_org_id=principal.organization_id)

@@ -21,11 +21,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Literal
 
 from sqlalchemy import (
     ColumnElement,
     SQLColumnExpression,
     and_,
+    case,
     delete,
     exists,
     false,
@@ -35,7 +37,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from rsn.registry.models import Organization, SharingGroupMember, User
+from rsn.registry.models import (
+    MemberState,
+    Organization,
+    SharingGroup,
+    SharingGroupMember,
+    User,
+)
 from rsn.sharing.models import SharingGrant
 from rsn.store.bulk import insert_plain
 
@@ -187,33 +195,205 @@ def _user_holds(key: str) -> ColumnElement[bool]:
     return false()
 
 
+Scope = Literal["public", "members", "distribution"]
+WHOLE = frozenset({"public", "originator", "organization", "state", "group"})
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why an organization reads, named after the item key that opened the item to it.
+
+    `kind` is one of public, members, originator (the filer's own organization),
+    organization (listed by name), state (a government agency of a listed state),
+    group (a member of a listed sharing group) or person (named users only); `ref`
+    is the state's code or the group's slug, `name` the group's name.
+    """
+
+    kind: str
+    ref: str = ""
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class AudienceOrganization:
+    """One organization that would read an item: how many of its people, and why."""
+
+    slug: str
+    name: str
+    member_state: str | None
+    user_count: int
+    reasons: tuple[Reason, ...]
+
+    @property
+    def whole(self) -> bool:
+        """Every active user of it reads, because it came in as an organization."""
+        return any(r.kind in WHOLE for r in self.reasons)
+
+
+@dataclass(frozen=True)
+class AudiencePerson:
+    """A user named on a red item (or its originator), for the panel to list by name."""
+
+    username: str
+    display_name: str
+    organization: str
+    organization_name: str
+
+
+@dataclass(frozen=True)
+class AudienceState:
+    """The readers of one member state; `whole` when all its government agencies read."""
+
+    code: str | None
+    name: str
+    whole: bool
+    organizations: tuple[AudienceOrganization, ...]
+
+    @property
+    def user_count(self) -> int:
+        return sum(o.user_count for o in self.organizations)
+
+
 @dataclass(frozen=True)
 class Audience:
-    """Who would read an item: its states, its organizations, and how many users."""
+    """Who would read an item, exactly: by member state, organization, and person.
 
-    member_states: list[str]
-    organizations: list[str]
+    `scope` is public (clear), members (green) or distribution (amber, amber+strict,
+    red: the item names its readers). `states` groups the reading organizations by
+    member state, organizations of no state last; a state listed whole appears even
+    while none of its agencies has an active user.
+    """
+
+    scope: Scope
+    states: tuple[AudienceState, ...]
+    people: tuple[AudiencePerson, ...]
     user_count: int
 
+    @property
+    def organizations(self) -> tuple[AudienceOrganization, ...]:
+        return tuple(o for s in self.states for o in s.organizations)
 
-def audience(session: Session, keys: frozenset[str]) -> Audience:
-    """The active users an item with `keys` would open to, summed up for people."""
-    holds = or_(*(_user_holds(k) for k in sorted(keys))) if keys else false()
-    base = (
-        select(User.id, Organization.slug, Organization.member_state)
+    @property
+    def member_states(self) -> list[str]:
+        """The states whose every government agency reads, by the distribution's choice."""
+        return [s.code for s in self.states if s.whole and s.code]
+
+
+def _scope(keys: frozenset[str]) -> Scope:
+    if PUBLIC in keys:
+        return "public"
+    return "members" if MEMBERS in keys else "distribution"
+
+
+def _reason(key: str, *, own_org_id: str, groups: Mapping[str, tuple[str, str]]) -> Reason:
+    """The words for one item key that reaches an organization."""
+    kind, _, ref = key.partition(":")
+    if key in (PUBLIC, MEMBERS):
+        return Reason(key)
+    if kind == "org":
+        return Reason("originator" if ref == own_org_id else "organization")
+    if kind == "state":
+        return Reason("state", ref)
+    if kind == "group":
+        slug, name = groups.get(ref, (ref, ref))
+        return Reason("group", slug, name)
+    return Reason("person")
+
+
+def _refs(keys: Iterable[str], kind: str) -> list[str]:
+    return sorted(k.partition(":")[2] for k in keys if k.startswith(f"{kind}:"))
+
+
+def _whole_states(session: Session, keys: frozenset[str]) -> set[str]:
+    """States every government agency of which the keys open to: listed, or in a group."""
+    states = set(_refs(keys, "state"))
+    group_ids = _refs(keys, "group")
+    if group_ids:
+        by_state = select(SharingGroupMember.ref).where(
+            SharingGroupMember.group_id.in_(group_ids), SharingGroupMember.kind == "member_state"
+        )
+        states.update(session.scalars(by_state))
+    return states
+
+
+def _reading_organizations(
+    session: Session, keys: list[str], *, own_org_id: str
+) -> list[AudienceOrganization]:
+    """In one query: each organization with active readers, how many, and which keys reach it."""
+    holds = [_user_holds(k) for k in keys]
+    flags = [func.max(case((h, 1), else_=0)).label(f"k{i}") for i, h in enumerate(holds)]
+    query = (
+        select(Organization.slug, Organization.name, Organization.member_state, *flags)
+        .add_columns(func.count(User.id).label("readers"))
+        .join(User, User.organization_id == Organization.id)
+        .where(User.disabled.is_(False), or_(*holds))
+        .group_by(Organization.id, Organization.slug, Organization.name, Organization.member_state)
+    )
+    group_ids = _refs(keys, "group")
+    named = select(SharingGroup.id, SharingGroup.slug, SharingGroup.name).where(
+        SharingGroup.id.in_(group_ids)
+    )
+    groups = {g.id: (g.slug, g.name) for g in session.execute(named)} if group_ids else {}
+    found = []
+    for row in session.execute(query):
+        reached = [k for i, k in enumerate(keys) if row[3 + i]]
+        reasons = tuple(
+            dict.fromkeys(_reason(k, own_org_id=own_org_id, groups=groups) for k in reached)
+        )
+        found.append(
+            AudienceOrganization(row.slug, row.name, row.member_state, row.readers, reasons)
+        )
+    return found
+
+
+def _named_people(session: Session, keys: list[str]) -> tuple[AudiencePerson, ...]:
+    """The active users a red item names (its originator among them), by name."""
+    named = [_user_holds(k) for k in keys if k.startswith("user:")]
+    if not named:
+        return ()
+    query = (
+        select(User.username, User.display_name, Organization.slug, Organization.name)
         .join(Organization, Organization.id == User.organization_id)
-        .where(User.disabled.is_(False), holds)
-        .subquery()
+        .where(User.disabled.is_(False), or_(*named))
+        .order_by(User.display_name, User.username)
     )
-    count = session.scalar(select(func.count()).select_from(base)) or 0
-    orgs = session.scalars(select(base.c.slug).distinct().order_by(base.c.slug))
-    states = session.scalars(
-        select(base.c.member_state)
-        .where(base.c.member_state.is_not(None))
-        .distinct()
-        .order_by(base.c.member_state)
+    return tuple(AudiencePerson(*row) for row in session.execute(query))
+
+
+def _by_state(
+    session: Session, orgs: list[AudienceOrganization], whole: set[str]
+) -> tuple[AudienceState, ...]:
+    codes = sorted(whole | {o.member_state for o in orgs if o.member_state})
+    named = select(MemberState.code, MemberState.name).where(MemberState.code.in_(codes))
+    names = {row.code: row.name for row in session.execute(named)} if codes else {}
+    ordered = sorted(orgs, key=lambda o: (o.name.casefold(), o.slug))
+    states = [
+        AudienceState(
+            c, names.get(c, c), c in whole, tuple(o for o in ordered if o.member_state == c)
+        )
+        for c in codes
+    ]
+    stateless = tuple(o for o in ordered if o.member_state is None)
+    if stateless:
+        states.append(AudienceState(None, "", False, stateless))
+    return tuple(states)
+
+
+def audience(session: Session, keys: frozenset[str], *, own_org_id: str = "") -> Audience:
+    """Exactly the active users an item with `keys` opens to, as people read it.
+
+    The same keys and the same `_user_holds` as `visible`, so the panel and the policy
+    cannot disagree; `own_org_id` only tells the originator's organization apart from
+    the listed ones.
+    """
+    ordered = sorted(keys)
+    orgs = _reading_organizations(session, ordered, own_org_id=own_org_id) if ordered else []
+    return Audience(
+        scope=_scope(keys),
+        states=_by_state(session, orgs, _whole_states(session, keys)),
+        people=_named_people(session, ordered),
+        user_count=sum(o.user_count for o in orgs),
     )
-    return Audience(member_states=list(states), organizations=list(orgs), user_count=count)
 
 
 def set_grants(session: Session, grants: Mapping[str, frozenset[str]], *, fresh: bool) -> None:

@@ -744,20 +744,36 @@ def test_audience_of_amber_to_india(db: Database, tmp_path: Path) -> None:
         return response.json()
 
     amber = audience("bd.analyst", {"tlp": "amber", "distribution": {"member_states": ["IN"]}})
-    assert "IN" in amber["member_states"] and "MM" not in amber["member_states"]
-    assert amber["member_states"] == ["BD", "IN"]
+    assert amber["member_states"] == ["IN"]  # only India comes in whole, not Bangladesh
     assert amber["organizations"] == ["bd-cert", "in-cert", "in-coastguard"]
     assert "in-watch" not in amber["organizations"]
     assert amber["user_count"] == 6  # four at bd-cert, one each at in-cert and in-coastguard
+    assert amber["scope"] == "distribution" and amber["organization_count"] == 3
+    bd, india = amber["states"]
+    assert (bd["code"], bd["whole"], bd["user_count"]) == ("BD", False, 4)
+    assert bd["organizations"] == [
+        {
+            "slug": "bd-cert",
+            "name": "BD-CERT",
+            "member_state": "BD",
+            "user_count": 4,
+            "whole": True,
+            "reasons": [{"kind": "originator", "ref": "", "name": ""}],
+        }
+    ]
+    assert (india["code"], india["name"], india["whole"]) == ("IN", "India", True)
+    assert [o["slug"] for o in india["organizations"]] == ["in-cert", "in-coastguard"]
 
     red = audience("bd.analyst", {"tlp": "red", "distribution": {"users": ["mm.analyst"]}})
-    assert red == {
-        "member_states": ["BD", "MM"],
-        "organizations": ["bd-cert", "mm-cert"],
-        "user_count": 2,
-    }
+    assert (red["member_states"], red["organizations"]) == ([], ["bd-cert", "mm-cert"])
+    assert red["user_count"] == 2
+    assert [(p["username"], p["organization"]) for p in red["people"]] == [
+        ("bd.analyst", "bd-cert"),
+        ("mm.analyst", "mm-cert"),
+    ]
     green = audience("bd.analyst", {"tlp": "green"})
     assert green["user_count"] == len(w.people) - 1  # every user but the observer
+    assert (green["scope"], green["member_states"]) == ("members", [])
     refused = api.post(
         "/api/v1/sharing/audience",
         json={"tlp": "green", "distribution": {"member_states": ["IN"]}},

@@ -305,11 +305,12 @@ def file_through_form(page: Page) -> str:
 
     page.get_by_label("TLP:AMBER", exact=True).check()
     audience = page.locator("#audience-body")
-    expect(audience).to_contain_text("Member states:")
+    expect(audience).to_contain_text("will be able to read this report")
     expect(audience).not_to_contain_text("India")
     page.get_by_label("India (IN)").check()
-    expect(audience).to_contain_text("India (IN)")
-    expect(audience).to_contain_text("Bangladesh (BD)")  # the originator's own state
+    expect(audience).to_contain_text("India (IN): every government agency")
+    # The originator's own organization reads, not the whole of its state.
+    expect(audience).to_contain_text("Bangladesh (BD): only the organizations below")
 
     for row, kind, typed, normal in (
         (0, "phone-number", "+880 1712-345678", PHONE),

@@ -313,8 +313,6 @@ def _who_will_see(
     except ValidationError as exc:
         found["audience_error"] = " ".join(p.message for p in exc.problems)
         return found
-    found["state_names"] = {m.code: m.name for m in registry.get_member_states(session)}
-    found["org_names"] = {o.slug: o.name for o in registry.get_organizations(session)}
     return found
 
 
