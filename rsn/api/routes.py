@@ -6,6 +6,7 @@ from fastapi import APIRouter, FastAPI
 
 from rsn.interop.views import router as exchange
 from rsn.registry.views import router as registry
+from rsn.reports.release_views import router as releases
 from rsn.reports.views import router as reports
 from rsn.taxii.views import router as taxii
 
@@ -21,6 +22,7 @@ def healthz() -> dict[str, str]:
 def mount(app: FastAPI) -> None:
     app.include_router(health)
     app.include_router(reports)
+    app.include_router(releases)
     app.include_router(registry)
     app.include_router(exchange)
     app.include_router(taxii)

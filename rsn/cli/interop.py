@@ -147,6 +147,11 @@ def _print_summary(result: flows.ImportResult, dry_run: bool) -> None:
         f"{verb} {result.format}: {s.created} created, {s.updated} updated, "
         f"{s.unchanged} unchanged, {s.versions_added} versions, {s.kept} objects kept as is."
     )
+    if s.awaiting_release:
+        console.print(
+            f"{s.awaiting_release} wait for release by a liaison or duty officer of your "
+            "organization before anyone outside it reads them."
+        )
     for warning in s.warnings[:20]:
         console.print(f"[yellow]warning:[/yellow] {warning}")
     if len(s.warnings) > 20:

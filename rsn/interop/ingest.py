@@ -22,7 +22,7 @@ from rsn.errors import Forbidden, ValidationError
 from rsn.interop.model import Incoming, IncomingVersion, problem
 from rsn.interop.models import KeptObject, ReportLink
 from rsn.registry.models import MemberState, Organization, SharingGroup, User
-from rsn.reports import service
+from rsn.reports import release, service
 from rsn.reports.models import Report
 from rsn.reports.schemas import DistributionIn, ReportCreate
 from rsn.sharing import Principal
@@ -45,6 +45,7 @@ class Summary:
     unchanged: int = 0
     versions_added: int = 0
     kept: int = 0
+    awaiting_release: int = 0
     report_ids: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -55,6 +56,7 @@ class Summary:
             "unchanged": self.unchanged,
             "versions_added": self.versions_added,
             "kept_objects": self.kept,
+            "awaiting_release": self.awaiting_release,
             "report_ids": self.report_ids,
             "warnings": self.warnings,
         }
@@ -87,13 +89,16 @@ def _store_batch(
     held = _held(session, principal, items)
     fresh = [item for item in items if _key(item) not in held]
     ids = _create(session, principal, fresh, summary)
+    stored = []
     for item in items:
         key = _key(item)
         if key in held:
-            summary.report_ids.append(held[key])
+            stored.append(held[key])
             _update(session, principal, held[key], item, summary)
         else:
-            summary.report_ids.append(ids[id(item)])
+            stored.append(ids[id(item)])
+    summary.report_ids.extend(stored)
+    summary.awaiting_release += release.waiting(session, stored)
 
 
 def _key(item: Incoming) -> tuple[str, str] | None:
