@@ -22,16 +22,18 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("organizations") as batch_op:
-        batch_op.add_column(
-            sa.Column("release_required", sa.Boolean(), server_default=sa.false(), nullable=False)
-        )
-    with op.batch_alter_table("reports") as batch_op:
-        batch_op.add_column(
-            sa.Column("status", sa.String(length=12), server_default="published", nullable=False)
-        )
-        batch_op.add_column(sa.Column("refusal_reason", sa.Text(), nullable=True))
-        batch_op.create_index("ix_reports_release_queue", ["status", "originator_org_id"])
+    # Plain ALTER TABLE (no batch copy on SQLite): other tables' foreign keys point
+    # at both tables, and a copy would have to drop them.
+    op.add_column(
+        "organizations",
+        sa.Column("release_required", sa.Boolean(), server_default=sa.false(), nullable=False),
+    )
+    op.add_column(
+        "reports",
+        sa.Column("status", sa.String(length=12), server_default="published", nullable=False),
+    )
+    op.add_column("reports", sa.Column("refusal_reason", sa.Text(), nullable=True))
+    op.create_index("ix_reports_release_queue", "reports", ["status", "originator_org_id"])
     op.create_table(
         "pending_versions",
         sa.Column("id", sa.String(length=36), nullable=False),
@@ -63,9 +65,8 @@ def downgrade() -> None:
     """
     op.execute("DELETE FROM sharing_grants WHERE item_id IN (SELECT id FROM pending_versions)")
     op.drop_table("pending_versions")
-    with op.batch_alter_table("reports") as batch_op:
-        batch_op.drop_index("ix_reports_release_queue")
-        batch_op.drop_column("refusal_reason")
-        batch_op.drop_column("status")
-    with op.batch_alter_table("organizations") as batch_op:
-        batch_op.drop_column("release_required")
+    # ALTER TABLE … DROP COLUMN, which SQLite has since 3.35, for the same reason.
+    op.drop_index("ix_reports_release_queue", table_name="reports")
+    op.drop_column("reports", "refusal_reason")
+    op.drop_column("reports", "status")
+    op.drop_column("organizations", "release_required")
