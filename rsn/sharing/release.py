@@ -25,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rsn.registry.models import Organization, User
-from rsn.sharing.policy import RELEASER_ROLES, Distribution, Principal, item_keys
+from rsn.sharing.policy import PUBLIC, RELEASER_ROLES, Distribution, Principal, item_keys
 
 PUBLISHED = "published"
 DRAFT = "draft"
@@ -108,14 +108,17 @@ def needs_release(
 ) -> bool:
     """Whether an item must wait for a releaser before these keys apply.
 
-    Only when its organization requires release, the item would be read outside
-    it, and (for a new version of a published item) the new keys open it wider
-    than `before` did. A releaser's own filing is released by filing it.
+    Only when its organization requires release and the item would be read
+    outside it; for a new version of a published item, only when the keys it
+    adds to `before` reach outside (a clear item already reaches everyone). A
+    releaser's own filing is released by filing it.
     """
     if not required or is_releaser(principal, organization_id=organization_id):
         return False
-    if before is not None and keys <= before:
-        return False
+    if before is not None:
+        if PUBLIC in before:
+            return False
+        keys = keys - before
     return reaches_outside(session, keys, organization_id=organization_id)
 
 
