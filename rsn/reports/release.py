@@ -168,7 +168,11 @@ def waiting(session: Session, report_ids: list[str]) -> int:
 
 
 def _publish(session: Session, principal: Principal, report: Report, action: str) -> Report:
-    """The report's first published version; the draft's versions go with its draft status."""
+    """The report's first published version; the draft's versions go with its draft status.
+
+    It keeps its `modified`: the content is the version its source dated (an
+    import's later version is still later), and no reader outside had it before.
+    """
     report.status, report.refusal_reason = sharing.PUBLISHED, None
     dist = sharing.resolve_distribution(session, report.tlp, report.distribution)
     observables = service.observables_of(session, [report.id])[report.id]
@@ -179,6 +183,7 @@ def _publish(session: Session, principal: Principal, report: Report, action: str
         dist,
         principal,
         action,
+        modified=report.modified,
         submitted_by=report.originator_user_id,
     )
     session.execute(
