@@ -14,7 +14,17 @@ from fastapi.staticfiles import StaticFiles
 
 from rsn.web.deps import SignInNeeded, maybe_viewer
 from rsn.web.templating import page
-from rsn.web.views import admin, auth, dashboard, exchange, mapview, profile, public, reports
+from rsn.web.views import (
+    admin,
+    auth,
+    dashboard,
+    exchange,
+    mapview,
+    profile,
+    public,
+    releases,
+    reports,
+)
 
 __all__ = ["SignInNeeded", "error_page", "mount", "to_sign_in"]
 
@@ -34,7 +44,7 @@ def mount(app: FastAPI) -> None:
     app.mount(
         "/static", StaticFiles(directory=str(resources.files("rsn.web") / "static")), name="static"
     )
-    for module in (auth, dashboard, reports, mapview, exchange, public, admin, profile):
+    for module in (auth, dashboard, reports, releases, mapview, exchange, public, admin, profile):
         app.include_router(module.router)
 
 

@@ -10,6 +10,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from rsn import sharing
 from rsn.web.deps import Viewer
 
 TLP = {
@@ -37,6 +38,7 @@ def _when(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
 templates.env.filters["when"] = _when
 templates.env.globals["TLP"] = TLP
 templates.env.globals["SEVERITIES"] = SEVERITIES
+templates.env.globals["RELEASER_ROLES"] = sharing.RELEASER_ROLES
 
 
 def page(

@@ -35,6 +35,7 @@ from rsn.store import utcnow
 from rsn.web import forms
 from rsn.web.deps import FormViewerDep, NodeDep, Viewer, ViewerDep
 from rsn.web.templating import page
+from rsn.web.views import releases
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
@@ -155,7 +156,7 @@ def file_report(request: Request, node: NodeDep, viewer: FormViewerDep, form: Fo
     _may_file(viewer.principal)
     typed = forms.read_report_form(form)
     try:
-        report_id = _create(node, viewer.principal, typed)
+        report_id = _create(node, viewer.principal, typed, draft=form.get("draft") == "1")
     except forms.FormErrors as exc:
         return _form_page(request, node, viewer, typed, exc.errors, status=422)
     node.chainer.poke()
@@ -169,7 +170,7 @@ def _may_file(principal: Principal) -> None:
         )
 
 
-def _create(node: Node, principal: Principal, typed: forms.ReportForm) -> str:
+def _create(node: Node, principal: Principal, typed: forms.ReportForm, *, draft: bool) -> str:
     """Check with the API's schema, then file through the service, in one transaction."""
     try:
         data = forms.to_create(typed)
@@ -179,7 +180,7 @@ def _create(node: Node, principal: Principal, typed: forms.ReportForm) -> str:
         raise
     try:
         with node.db.session(write=True) as s:
-            return service.create(s, principal=principal, data=data)
+            return service.create(s, principal=principal, data=data, draft=draft)
     except ValidationError as exc:
         raise forms.service_errors(exc, typed) from exc
 
@@ -382,6 +383,7 @@ def _report_context(session: Session, principal: Principal, item: Loaded) -> dic
         "common": item.correlations.common if item.correlations else [],
         "history": list(reversed(history)),
         "may_change": sharing.may_change(principal, originator_org_id=r.originator_org_id),
+        **releases.report_context(principal, item),
     }
 
 
