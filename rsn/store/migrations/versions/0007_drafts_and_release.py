@@ -62,6 +62,8 @@ def downgrade() -> None:
 
     Held versions go with their grants; a draft report stays readable by its author
     (its releasers' keys mean nothing to the older code), so nothing opens wider.
+    Upgraded again, such a report reads as published but keeps its draft's grants
+    until its next version: release drafts before downgrading.
     """
     op.execute("DELETE FROM sharing_grants WHERE item_id IN (SELECT id FROM pending_versions)")
     op.drop_table("pending_versions")
