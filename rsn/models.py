@@ -16,7 +16,14 @@ from rsn.registry.models import (
     SharingGroupMember,
     User,
 )
-from rsn.reports.models import Counter, IdempotencyKey, Report, ReportObservable, ReportVersion
+from rsn.reports.models import (
+    Counter,
+    IdempotencyKey,
+    PendingVersion,
+    Report,
+    ReportObservable,
+    ReportVersion,
+)
 from rsn.sharing.models import SharingGrant
 from rsn.taxii.models import PullCursor, TaxiiStatus
 from rsn.web.models import SignInFailure, WebSession
@@ -32,6 +39,7 @@ __all__ = [
     "MemberState",
     "NodeSetting",
     "Organization",
+    "PendingVersion",
     "PullCursor",
     "RegionPackRecord",
     "Report",

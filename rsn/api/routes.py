@@ -7,6 +7,7 @@ from fastapi import APIRouter, FastAPI
 from rsn.fusion.views import router as observables
 from rsn.interop.views import router as exchange
 from rsn.registry.views import router as registry
+from rsn.reports.release_views import router as releases
 from rsn.reports.views import router as reports
 from rsn.taxii.views import router as taxii
 
@@ -23,6 +24,7 @@ def mount(app: FastAPI) -> None:
     app.include_router(health)
     app.include_router(reports)
     app.include_router(observables)
+    app.include_router(releases)
     app.include_router(registry)
     app.include_router(exchange)
     app.include_router(taxii)

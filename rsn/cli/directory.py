@@ -73,11 +73,41 @@ def org_add(
 @org_app.command("list")
 def org_list(data_dir: DataDirOpt = None, config: ConfigOpt = None) -> None:
     """List organizations."""
-    table = Table("slug", "name", "type", "state", "sector", header_style="bold")
+    table = Table("slug", "name", "type", "state", "sector", "release", header_style="bold")
     with read_session(data_dir, config) as s:
         for o in registry.get_organizations(s):
-            table.add_row(o.slug, o.name, o.type, o.member_state or "", o.sector or "")
+            release = "required" if o.release_required else ""
+            table.add_row(o.slug, o.name, o.type, o.member_state or "", o.sector or "", release)
     console.print(table)
+
+
+@org_app.command("set")
+def org_set(
+    slug: str,
+    release_required: Annotated[
+        bool,
+        typer.Option(
+            "--release-required/--no-release-required",
+            help="Whether what would be read outside the organization waits for one of its "
+            "liaison or duty officers to release it.",
+        ),
+    ],
+    data_dir: DataDirOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Change an organization's settings."""
+    with write_session(data_dir, config) as s:
+        org = registry.get_organization(s, slug=slug)
+        registry.set_release_required(s, organization=org, required=release_required)
+        audit.record(
+            s,
+            actor=operator(),
+            action="org.settings",
+            item_ids=[org.id],
+            detail={"release_required": release_required},
+        )
+    state = "requires" if release_required else "does not require"
+    console.print(f"{slug} now {state} release for what leaves it.")
 
 
 @user_app.command("add")

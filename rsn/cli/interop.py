@@ -151,6 +151,11 @@ def _print_summary(result: flows.ImportResult, dry_run: bool) -> None:
         console.print(f"note: {note}", markup=False)
     if len(s.notes) > 20:
         console.print(f"… and {len(s.notes) - 20} more notes")
+    if s.awaiting_release:
+        console.print(
+            f"{s.awaiting_release} wait for release by a liaison or duty officer of your "
+            "organization before anyone outside it reads them."
+        )
     for warning in s.warnings[:20]:
         console.print(f"[yellow]warning:[/yellow] {warning}")
     if len(s.warnings) > 20:

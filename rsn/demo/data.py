@@ -75,6 +75,7 @@ class OrgSpec(_Strict):
     state: Alpha2
     kind: Kind
     type: OrgType = "government-agency"
+    release_required: bool = False
 
 
 class UserSpec(_Strict):
@@ -94,12 +95,27 @@ class GroupSpec(_Strict):
     member_states: tuple[Alpha2, ...] = ()
 
 
+class HeldSpec(_Strict):
+    """A report filed after the organization turned release on, so the queue is not empty."""
+
+    by: Text
+    title: Text
+    category: Text
+    description: Text
+    country: Alpha2
+    severity: Text
+    tlp: Text
+    member_states: tuple[Alpha2, ...] = ()
+    days_ago: int = 1
+
+
 class Cast(_Strict):
     """Who is on the node; every name used in it refers to something defined in it."""
 
     organizations: tuple[OrgSpec, ...] = Field(min_length=1)
     users: tuple[UserSpec, ...] = Field(min_length=1)
     sharing_groups: tuple[GroupSpec, ...] = ()
+    awaiting_release: tuple[HeldSpec, ...] = ()
 
     @model_validator(mode="after")
     def _consistent(self) -> Cast:
@@ -110,6 +126,9 @@ class Cast(_Strict):
                 raise FieldIssue(("users", i, "org"), f"{user.org!r} is not an organization")
         for i, group in enumerate(self.sharing_groups):
             _check_group(i, group, orgs, users)
+        for i, held in enumerate(self.awaiting_release):
+            if held.by not in users:
+                raise FieldIssue(("awaiting_release", i, "by"), f"{held.by!r} is not a user")
         editors = {u.org for u in self.users if u.role in EDITORS}
         for i, org in enumerate(self.organizations):
             if org.slug not in editors:

@@ -20,7 +20,7 @@ import random
 import secrets
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -33,6 +33,7 @@ from rsn.registry import catalog, regionpacks, tokens
 from rsn.registry import service as registry
 from rsn.registry.models import Organization, User
 from rsn.reports import service as reports
+from rsn.reports.schemas import ReportCreate
 from rsn.sharing import Principal
 from rsn.store import Database
 
@@ -93,6 +94,8 @@ def seed_node(db: Database, *, now: datetime, seed: int) -> list[Account]:
         report_ids = _reports(session, planned)
     with db.session(write=True) as session:
         _follow_ups(session, planned, report_ids)
+    with db.session(write=True) as session:
+        _release_rules(session, cast, now=now)
     return [_account(cast.user(name), cast, passwords[name], issued[name]) for name in passwords]
 
 
@@ -225,6 +228,38 @@ def _reports(session: Session, planned: Sequence[Planned]) -> list[str]:
     principals = _Principals(session)
     filings = [reports.Filing(principals[item.username], item.data) for item in planned]
     return reports.create_many(session, filings)
+
+
+def _release_rules(session: Session, cast: data.Cast, *, now: datetime) -> None:
+    """Turn release on where the cast asks, then file what waits in the releasers' queue.
+
+    After the scenario's reports, so those stay as their storylines need them.
+    """
+    for spec in cast.organizations:
+        if spec.release_required:
+            org = registry.get_organization(session, slug=spec.slug)
+            registry.set_release_required(session, organization=org, required=True)
+            detail = {"release_required": True}
+            audit.record(
+                session, actor=ACTOR, action="org.settings", item_ids=[org.id], detail=detail
+            )
+    principals = _Principals(session)
+    for held in cast.awaiting_release:
+        occurred = now - timedelta(days=held.days_ago)
+        data_ = ReportCreate.model_validate(
+            {
+                "title": held.title,
+                "category": held.category,
+                "description": held.description,
+                "occurred_at": occurred.replace(minute=0, second=0, microsecond=0),
+                "country": held.country,
+                "severity": held.severity,
+                "confidence": 70,
+                "tlp": held.tlp,
+                "distribution": {"member_states": list(held.member_states)},
+            }
+        )
+        reports.create(session, principal=principals[held.by], data=data_)
 
 
 def _follow_ups(session: Session, planned: Sequence[Planned], report_ids: Sequence[str]) -> None:

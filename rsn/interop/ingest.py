@@ -26,7 +26,7 @@ from rsn.interop import provenance
 from rsn.interop.model import Incoming, IncomingVersion, problem
 from rsn.interop.models import KeptObject, ReportLink
 from rsn.registry.models import MemberState, Organization, SharingGroup, User
-from rsn.reports import service
+from rsn.reports import release, service
 from rsn.reports.models import Report
 from rsn.reports.schemas import DistributionIn, ReportCreate
 from rsn.sharing import Principal
@@ -49,6 +49,7 @@ class Summary:
     unchanged: int = 0
     versions_added: int = 0
     kept: int = 0
+    awaiting_release: int = 0
     report_ids: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what the node filled in, per object
@@ -60,6 +61,7 @@ class Summary:
             "unchanged": self.unchanged,
             "versions_added": self.versions_added,
             "kept_objects": self.kept,
+            "awaiting_release": self.awaiting_release,
             "report_ids": self.report_ids,
             "warnings": self.warnings,
             "notes": self.notes,
@@ -96,16 +98,22 @@ def _store_batch(
     held = _held(session, principal, rest)
     fresh = [item for item in rest if _key(item) not in held]
     ids = _create(session, principal, fresh, summary)
+    stored: list[str] = []
+    touched: list[str] = []  # what this import wrote: its own unchanged reports are not
     for item in items:
         key = _key(item)
         if id(item) in own:
             summary.unchanged += 1
-            summary.report_ids.append(own[id(item)])
+            stored.append(own[id(item)])
         elif key in held:
-            summary.report_ids.append(held[key])
+            stored.append(held[key])
+            touched.append(held[key])
             _update(session, principal, held[key], item, summary)
         else:
-            summary.report_ids.append(ids[id(item)])
+            stored.append(ids[id(item)])
+            touched.append(ids[id(item)])
+    summary.report_ids.extend(stored)
+    summary.awaiting_release += release.waiting(session, touched)
 
 
 def _own(session: Session, principal: Principal, items: Sequence[Incoming]) -> dict[int, str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from rsn.store import Base, UTCDateTime, new_id, utcnow
@@ -37,6 +37,9 @@ class Organization(Base):
     member_state: Mapped[str | None] = mapped_column(ForeignKey("member_states.code"), index=True)
     sector: Mapped[str | None] = mapped_column(String(80))
     created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Whether what would be read outside the organization waits for one of its
+    # releasers (rsn.sharing.release); off unless the organization asks for it.
+    release_required: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class User(Base):

@@ -90,6 +90,21 @@ def get_organizations(session: Session) -> list[Organization]:
     return list(session.scalars(select(Organization).order_by(Organization.slug)))
 
 
+def set_release_required(session: Session, *, organization: Organization, required: bool) -> None:
+    """Turn on (or off) the rule that a releaser lets out what would leave the organization.
+
+    Reports already published stay as they are; it applies to what is filed,
+    imported or widened from now on.
+    """
+    organization.release_required = required
+    session.flush()
+
+
+def may_set_release(*, role: str, own_org_id: str, organization: Organization) -> bool:
+    """A node administrator, or the organization's own duty officer, sets its release rule."""
+    return role == "node-admin" or (role == "duty-officer" and own_org_id == organization.id)
+
+
 def hash_password(password: str) -> str:
     if len(password) < 12:
         raise ValidationError.field("password", "must be at least 12 characters long.")

@@ -47,6 +47,10 @@ class Report(Shareable, Base):
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
     revoked_reason: Mapped[str | None] = mapped_column(Text)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # published, draft or pending (rsn.sharing.release): a draft's grants open it
+    # to its author and its organization's releasers only.
+    status: Mapped[str] = mapped_column(String(12), default="published", server_default="published")
+    refusal_reason: Mapped[str | None] = mapped_column(Text)
 
     # A filtered page walks (filter, modified, id) in the list's own order and stops
     # at the page's end, instead of sorting every report of a country or category.
@@ -56,6 +60,7 @@ class Report(Shareable, Base):
         Index("ix_reports_modified_id", "modified", "id"),
         Index("ix_reports_country_modified", "country", "modified", "id", "category"),
         Index("ix_reports_category_modified", "category", "modified", "id"),
+        Index("ix_reports_release_queue", "status", "originator_org_id"),
     )
 
 
@@ -73,6 +78,27 @@ class ReportVersion(Base):
     modified: Mapped[datetime] = mapped_column(UTCDateTime)
     submitted_by: Mapped[str] = mapped_column(ForeignKey("users.id"))
     snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class PendingVersion(Base):
+    """A published report's next version, held until a releaser lets its wider audience read it.
+
+    The report row stays the published version, which its readers keep reading;
+    this row is an item of its own, with a draft's grants (rsn.sharing.release),
+    so only the author and the organization's releasers see what is proposed.
+    """
+
+    __tablename__ = "pending_versions"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    report_id: Mapped[str] = mapped_column(
+        ForeignKey("reports.id", ondelete="CASCADE"), unique=True
+    )
+    status: Mapped[str] = mapped_column(String(12))
+    filing: Mapped[dict[str, Any]] = mapped_column(JSON)
+    submitted_by: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    refusal_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class ReportObservable(Base):

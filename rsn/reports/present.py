@@ -8,6 +8,7 @@ from rsn import sharing
 from rsn.reports.schemas import (
     CommonObservable,
     Correlation,
+    HeldVersionRead,
     Location,
     ObservableRead,
     Originator,
@@ -55,6 +56,22 @@ def to_read(item: Loaded) -> ReportRead:
         common_observables=[
             CommonObservable(observable_type=t, value=v) for t, v in (corr.common if corr else [])
         ],
+        status=r.status,
+        refusal_reason=r.refusal_reason,
+        next_version=_next_version(item),
+    )
+
+
+def _next_version(item: Loaded) -> HeldVersionRead | None:
+    kept = item.next_version
+    if kept is None:
+        return None
+    return HeldVersionRead(
+        status=kept.status,
+        refusal_reason=kept.refusal_reason,
+        submitted_by=item.next_version_by,
+        submitted_at=kept.submitted_at,
+        fields=kept.filing["data"],
     )
 
 

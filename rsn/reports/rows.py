@@ -106,7 +106,9 @@ def write_versions(
 
 
 def _keys(v: Version) -> frozenset[str]:
-    return sharing.item_keys(
+    """The version's audience keys: its marking's, or a draft's while unpublished."""
+    return sharing.keys_for(
+        v.report["status"],
         v.report["tlp"],
         v.distribution,
         originator_user_id=v.report["originator_user_id"],

@@ -234,6 +234,16 @@ class CommonObservable(BaseModel):
     value: str
 
 
+class HeldVersionRead(BaseModel):
+    """A published report's next version waiting for release, for those who may see it."""
+
+    status: Literal["draft", "pending"]
+    refusal_reason: str | None
+    submitted_by: str
+    submitted_at: Timestamp
+    fields: dict[str, Any]
+
+
 class ReportRead(BaseModel):
     id: str
     version: int
@@ -260,6 +270,24 @@ class ReportRead(BaseModel):
     revoked_at: Timestamp | None
     correlations: list[Correlation] = Field(default_factory=list)
     common_observables: list[CommonObservable] = Field(default_factory=list)
+    status: Literal["published", "draft", "pending"] = "published"
+    refusal_reason: str | None = None
+    next_version: HeldVersionRead | None = None
+
+
+class Refusal(Strict):
+    reason: Text = Field(min_length=3, max_length=2000)
+
+
+class QueuedRead(BaseModel):
+    """One item of a releaser's queue."""
+
+    report_id: str
+    title: str
+    tlp: str
+    submitted_by: str
+    submitted_at: Timestamp
+    next_version: bool
 
 
 class ReportPage(BaseModel):

@@ -22,8 +22,15 @@ from rsn.errors import Forbidden, NotFound, ValidationError
 from rsn.registry import catalog
 from rsn.registry.models import Organization, User
 from rsn.registry.service import country_name
-from rsn.reports import rows
-from rsn.reports.models import Counter, IdempotencyKey, Report, ReportObservable, ReportVersion
+from rsn.reports import held, rows
+from rsn.reports.models import (
+    Counter,
+    IdempotencyKey,
+    PendingVersion,
+    Report,
+    ReportObservable,
+    ReportVersion,
+)
 from rsn.reports.schemas import ReportCreate, ReportUpdate, in_country
 from rsn.sharing import Principal
 from rsn.store import new_id, utcnow
@@ -42,6 +49,8 @@ class Loaded:
     originator_org_slug: str
     correlations: fusion.Correlations | None = None
     disclosed_matches: list[str] = field(default_factory=list)
+    next_version: PendingVersion | None = None
+    next_version_by: str = ""
 
 
 _BUMP = text("UPDATE counters SET value = value + :n WHERE name = :name RETURNING value")
@@ -93,6 +102,7 @@ class Filing:
     modified: datetime | None = None
     revoked_reason: str | None = None
     revoked_at: datetime | None = None
+    draft: bool = False
 
 
 def create(
@@ -102,12 +112,15 @@ def create(
     data: ReportCreate,
     source_identity: str | None = None,
     report_id: str | None = None,
+    draft: bool = False,
 ) -> str:
     """Store a new report as version 1, with its grants, index rows and audit record.
 
-    Returns the new id; reading the report back is the caller's choice.
+    Returns the new id; reading the report back is the caller's choice. A draft,
+    or a report its organization must release first, is stored unpublished.
     """
-    [new] = create_many(session, [Filing(principal, data, source_identity, report_id)])
+    filing = Filing(principal, data, source_identity, report_id, draft=draft)
+    [new] = create_many(session, [filing])
     return new
 
 
@@ -127,7 +140,11 @@ def create_many(session: Session, filings: Sequence[Filing]) -> list[str]:
     )
     now = utcnow()
     seqs = next_seqs(session, len(filings))
-    values = [_new_values(f, seq, now) for f, seq in zip(filings, seqs, strict=True)]
+    required = sharing.required_by(session, {f.principal.organization_id for f in filings})
+    values = [
+        _new_values(f, seq, now, _status(session, f, d, required))
+        for f, seq, d in zip(filings, seqs, dists, strict=True)
+    ]
     rows.insert_reports(session, values)
     versions = [
         rows.Version(v, [(o.type, o.value) for o in f.data.observables], d, f.principal.user_id)
@@ -142,7 +159,25 @@ def create_many(session: Session, filings: Sequence[Filing]) -> list[str]:
     return [str(v["id"]) for v in values]
 
 
-def _new_values(filing: Filing, seq: int, now: datetime) -> dict[str, Any]:
+def _status(
+    session: Session, filing: Filing, dist: sharing.Distribution, required: frozenset[str]
+) -> str:
+    """A new report's status: a draft when asked, pending when its organization must release it."""
+    if filing.draft:
+        return sharing.DRAFT
+    principal, org = filing.principal, filing.principal.organization_id
+    if org not in required:
+        return sharing.PUBLISHED
+    keys = sharing.item_keys(
+        filing.data.tlp, dist, originator_user_id=principal.user_id, originator_org_id=org
+    )
+    held_back = sharing.needs_release(
+        session, principal=principal, required=True, keys=keys, organization_id=org
+    )
+    return sharing.PENDING if held_back else sharing.PUBLISHED
+
+
+def _new_values(filing: Filing, seq: int, now: datetime, status: str) -> dict[str, Any]:
     data, principal = filing.data, filing.principal
     return {
         "id": filing.report_id or new_id(),
@@ -172,11 +207,18 @@ def _new_values(filing: Filing, seq: int, now: datetime) -> dict[str, Any]:
         "revoked": filing.revoked_at is not None,
         "revoked_reason": filing.revoked_reason,
         "revoked_at": filing.revoked_at,
+        "status": status,
+        "refusal_reason": None,
     }
 
 
 def create_once(
-    session: Session, *, principal: Principal, data: ReportCreate, key: str | None
+    session: Session,
+    *,
+    principal: Principal,
+    data: ReportCreate,
+    key: str | None,
+    draft: bool = False,
 ) -> tuple[str, bool]:
     """Create, or replay the report an earlier request with the same key created.
 
@@ -184,7 +226,7 @@ def create_once(
     since answering with the first report would hide that the second was lost.
     """
     if key is None:
-        return create(session, principal=principal, data=data), False
+        return create(session, principal=principal, data=data, draft=draft), False
     digest = hashlib.sha256(
         json.dumps(data.model_dump(mode="json"), sort_keys=True).encode()
     ).hexdigest()
@@ -195,7 +237,7 @@ def create_once(
                 "Idempotency-Key", f"'{key}' was already used for a different report."
             )
         return seen.report_id, True
-    report_id = create(session, principal=principal, data=data)
+    report_id = create(session, principal=principal, data=data, draft=draft)
     session.add(
         IdempotencyKey(
             user_id=principal.user_id,
@@ -273,6 +315,10 @@ def update_report(
     names = _distribution_after(report, given, tlp)
     dist = sharing.resolve_distribution(session, tlp, names)
     observables = observables_of(session, [report.id])[report.id]
+    if held.must_hold(session, principal=principal, report=report, tlp=tlp, dist=dist):
+        proposed = _proposed(report, observables, {**given, "tlp": tlp, "distribution": names})
+        held.hold(session, principal=principal, report=report, dist=dist, filing=proposed)
+        return report
     before = rows.snapshot(rows.values_of(report), observables)
     for name in SCALAR_FIELDS:
         if name in given:
@@ -285,7 +331,7 @@ def update_report(
         observables = [(o.type, o.value) for o in in_country(data.observables, report.country)]
     if rows.snapshot(rows.values_of(report), observables) == before:
         return report
-    return _new_version(session, report, observables, dist, principal, "report.update")
+    return new_version(session, report, observables, dist, principal, "report.update")
 
 
 def replace(
@@ -304,6 +350,32 @@ def replace(
     data = filing.data
     check_fields(session, data)
     dist = sharing.resolve_distribution(session, data.tlp, data.distribution.model_dump())
+    if held.must_hold(session, principal=principal, report=report, tlp=data.tlp, dist=dist):
+        kept = held.as_json(
+            data,
+            source_identity=filing.source_identity,
+            created=filing.created,
+            modified=filing.modified,
+            revoked_reason=filing.revoked_reason,
+            revoked_at=filing.revoked_at,
+        )
+        held.hold(session, principal=principal, report=report, dist=dist, filing=kept)
+        return report
+    return apply(session, principal=principal, report=report, filing=filing, dist=dist)
+
+
+def apply(
+    session: Session,
+    *,
+    principal: Principal,
+    report: Report,
+    filing: Filing,
+    dist: sharing.Distribution,
+    action: str = "report.import",
+    submitted_by: str | None = None,
+) -> Report:
+    """Write a whole filing as the report's next version (an import's, or a released one)."""
+    data = filing.data
     for name in SCALAR_FIELDS:
         setattr(report, name, getattr(data, name))
     report.lat = data.location.lat if data.location else None
@@ -313,9 +385,27 @@ def replace(
     report.revoked = filing.revoked_at is not None
     report.revoked_reason, report.revoked_at = filing.revoked_reason, filing.revoked_at
     observables = [(o.type, o.value) for o in data.observables]
-    return _new_version(
-        session, report, observables, dist, principal, "report.import", modified=filing.modified
+    return new_version(
+        session,
+        report,
+        observables,
+        dist,
+        principal,
+        action,
+        modified=filing.modified,
+        submitted_by=submitted_by,
     )
+
+
+def _proposed(
+    report: Report, observables: list[tuple[str, str]], given: dict[str, Any]
+) -> dict[str, Any]:
+    """The whole next version an update asks for, as a held version keeps it."""
+    current: dict[str, Any] = {name: getattr(report, name) for name in SCALAR_FIELDS}
+    current["location"] = None if report.lat is None else {"lat": report.lat, "lon": report.lon}
+    current["observables"] = [{"type": t, "value": v} for t, v in observables]
+    data = ReportCreate.model_validate({**current, **given})
+    return held.as_json(data, source_identity=report.source_identity)
 
 
 def _distribution_after(report: Report, given: dict[str, Any], tlp: str) -> dict[str, Any]:
@@ -336,7 +426,7 @@ def _names(names: dict[str, Sequence[str]]) -> dict[str, list[str]]:
     }
 
 
-def _new_version(
+def new_version(
     session: Session,
     report: Report,
     observables: list[tuple[str, str]],
@@ -345,6 +435,7 @@ def _new_version(
     action: str,
     *,
     modified: datetime | None = None,
+    submitted_by: str | None = None,
 ) -> Report:
     now = utcnow()
     report.version += 1
@@ -353,7 +444,8 @@ def _new_version(
     report.modified = modified or max(now, report.modified + timedelta(milliseconds=1))
     report.seq = next_seq(session)
     session.flush()
-    version = rows.Version(rows.values_of(report), observables, dist, principal.user_id)
+    author = submitted_by or principal.user_id
+    version = rows.Version(rows.values_of(report), observables, dist, author)
     rows.write_versions(session, [version], now=now, fresh=False)
     audit.record(
         session,
@@ -373,7 +465,7 @@ def revoke(session: Session, *, principal: Principal, report_id: str, reason: st
     report.revoked, report.revoked_reason, report.revoked_at = True, reason, utcnow()
     dist = sharing.resolve_distribution(session, report.tlp, report.distribution)
     observables = observables_of(session, [report.id])[report.id]
-    return _new_version(session, report, observables, dist, principal, "report.revoke")
+    return new_version(session, report, observables, dist, principal, "report.revoke")
 
 
 def history(session: Session, *, principal: Principal, report_id: str) -> list[ReportVersion]:
@@ -413,8 +505,18 @@ def load(
             item.disclosed_matches = _not_public_nor_own(
                 session, principal, [m.report_id for m in item.correlations.matches]
             )
+        if with_correlations:
+            _with_next_version(session, principal, item)
         loaded.append(item)
     return loaded
+
+
+def _with_next_version(session: Session, principal: Principal, item: Loaded) -> None:
+    """The version held for release, for the author and releasers who may see it."""
+    item.next_version = held.get(session, principal=principal, report_id=item.report.id)
+    if item.next_version is not None:
+        by = item.next_version.submitted_by
+        item.next_version_by = usernames(session, {by}).get(by, "")
 
 
 def _not_public_nor_own(session: Session, principal: Principal, ids: list[str]) -> list[str]:

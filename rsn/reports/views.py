@@ -105,12 +105,13 @@ def create_report(
     node: NodeDep,
     principal: PrincipalDep,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
+    draft: Annotated[bool, Query(description="Save as a draft, for the author only")] = False,
 ) -> ReportRead:
     """File a report; with an Idempotency-Key a retried POST creates nothing twice."""
     try:
         with node.db.session(write=True) as session:
             report_id, replayed = service.create_once(
-                session, principal=principal, data=data, key=idempotency_key
+                session, principal=principal, data=data, key=idempotency_key, draft=draft
             )
     except IntegrityError as exc:
         raise Conflict("A request with this Idempotency-Key is in progress; retry it.") from exc

@@ -10,6 +10,7 @@ from rsn.sharing.distribution import resolve as resolve_distribution
 from rsn.sharing.distribution import resolve_many as resolve_distributions
 from rsn.sharing.models import TLP_LEVELS, Shareable, SharingGrant
 from rsn.sharing.policy import (
+    RELEASER_ROLES,
     Audience,
     AudienceOrganization,
     AudiencePerson,
@@ -27,8 +28,22 @@ from rsn.sharing.policy import (
     visible,
 )
 from rsn.sharing.principal import for_user, from_token, may_change, may_file
+from rsn.sharing.release import (
+    DRAFT,
+    PENDING,
+    PUBLISHED,
+    draft_keys,
+    is_releaser,
+    keys_for,
+    needs_release,
+    required_by,
+)
 
 __all__ = [
+    "DRAFT",
+    "PENDING",
+    "PUBLISHED",
+    "RELEASER_ROLES",
     "TLP_LEVELS",
     "Audience",
     "AudienceOrganization",
@@ -43,13 +58,18 @@ __all__ = [
     "audience_for",
     "can_read",
     "discloses",
+    "draft_keys",
     "for_user",
     "from_token",
+    "is_releaser",
     "item_keys",
+    "keys_for",
     "may_change",
     "may_file",
+    "needs_release",
     "public_reader",
     "reader_keys",
+    "required_by",
     "resolve_distribution",
     "resolve_distributions",
     "set_grants",

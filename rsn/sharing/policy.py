@@ -12,6 +12,7 @@ Both sides of the decision are sets of audience keys:
                      org:<id>
     red           -> user:<originator>,          user:<own id>
                      user:<id>
+    (a draft: see `rsn.sharing.release`)         rel:<own org>[:<own id>]  a releaser
 
 A reader sees an item exactly when the two sets meet. `visible` states that as SQL
 for queries; `audience` states it over the user table for "who will see this".
@@ -48,6 +49,7 @@ from rsn.sharing.models import SharingGrant
 from rsn.store.bulk import insert_plain
 
 GOVERNMENT = "government-agency"
+RELEASER_ROLES = frozenset({"liaison", "duty-officer"})
 PUBLIC = "public"
 MEMBERS = "members"
 
@@ -137,6 +139,8 @@ def reader_keys(
     if organization_type == GOVERNMENT and member_state:
         keys.add(f"state:{member_state}")
     keys.update(f"group:{g}" for g in group_ids)
+    if role in RELEASER_ROLES:
+        keys.update({f"rel:{organization_id}", f"rel:{organization_id}:{user_id}"})  # a releaser
     return frozenset(keys)
 
 
@@ -177,6 +181,10 @@ def _user_holds(key: str) -> ColumnElement[bool]:
         return User.id == ref
     if kind == "org":
         return User.organization_id == ref
+    if kind == "rel":
+        org, _, user = ref.partition(":")
+        releaser = and_(User.role.in_(sorted(RELEASER_ROLES)), User.organization_id == org)
+        return and_(releaser, User.id == user) if user else releaser
     government_of = and_(Organization.type == GOVERNMENT, Organization.member_state.is_not(None))
     if kind == "state":
         return and_(government_of, Organization.member_state == ref)

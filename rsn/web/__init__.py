@@ -24,6 +24,7 @@ from rsn.web.views import (
     observables,
     profile,
     public,
+    releases,
     reports,
 )
 
@@ -50,6 +51,7 @@ def mount(app: FastAPI) -> None:
         dashboard,
         reports,
         editing,
+        releases,
         observables,
         mapview,
         exchange,

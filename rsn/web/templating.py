@@ -10,6 +10,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from rsn import sharing
 from rsn.observables import OBSERVABLE_LABELS
 from rsn.web.deps import Viewer
 
@@ -44,6 +45,7 @@ templates.env.filters["when"] = when
 templates.env.filters["observable_label"] = _observable_label
 templates.env.globals["TLP"] = TLP
 templates.env.globals["SEVERITIES"] = SEVERITIES
+templates.env.globals["RELEASER_ROLES"] = sharing.RELEASER_ROLES
 
 
 def page(

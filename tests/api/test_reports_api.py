@@ -59,6 +59,9 @@ READ_FIELDS = {
     "revoked_at",
     "correlations",
     "common_observables",
+    "status",
+    "refusal_reason",
+    "next_version",
 }
 SNAPSHOT_FIELDS = READ_FIELDS - {
     "id",
@@ -66,6 +69,9 @@ SNAPSHOT_FIELDS = READ_FIELDS - {
     "originator",
     "correlations",
     "common_observables",
+    "status",
+    "refusal_reason",
+    "next_version",
 }
 
 

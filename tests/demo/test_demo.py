@@ -26,7 +26,7 @@ from rsn.observables import normalize
 from rsn.registry import ROLES, regionpacks, taxonomy, tokens
 from rsn.registry import service as registry
 from rsn.registry.models import User
-from rsn.reports import listing
+from rsn.reports import listing, release
 from rsn.reports import service as reports
 from rsn.reports.models import Report
 from rsn.sharing import Principal
@@ -98,7 +98,20 @@ def test_every_tlp_level_and_every_leaf_category_is_used(seeded: Seeded) -> None
         total = s.scalar(select(func.count()).select_from(Report))
     assert levels == set(sharing.TLP_LEVELS)
     assert categories == {c.id for c in scenario.leaves(list(taxonomy.load_base()))}
-    assert total == scenario.REPORTS
+    assert total == scenario.REPORTS + len(data.cast().awaiting_release)
+
+
+def test_one_organization_requires_release_and_its_queue_is_not_empty(seeded: Seeded) -> None:
+    with seeded.db.session() as s:
+        requiring = [o.slug for o in registry.get_organizations(s) if o.release_required]
+        queue = release.queue(s, principal=seeded.principal("bd.ddm.liaison"))
+        waiting = [q.report.id for q in queue]
+        assert requiring == ["bd-ddm"] and len(waiting) == 1
+        for other in ("in.ndma.policymaker", "bimstec.duty", "bd.police.analyst"):
+            hidden = listing.get_all(
+                s, principal=seeded.principal(other), filters=listing.Filters()
+            )
+            assert waiting[0] not in {r.id for r in hidden[0]}, other
 
 
 def test_some_reports_have_a_second_version_and_two_are_revoked(seeded: Seeded) -> None:
@@ -236,7 +249,8 @@ def test_made_up_selectors_are_valid_for_their_type(state: str) -> None:
 def test_seeds_and_reuses_a_postgresql_node(db: Database, tmp_path: Path) -> None:
     settings = Settings(database_url=db.url, data_dir=tmp_path)
     accounts = prepare(settings, now=NOW)
-    assert _count(db, Report) == scenario.REPORTS
+    seeded = scenario.REPORTS + len(data.cast().awaiting_release)
+    assert _count(db, Report) == seeded
     assert audit.verify(db).ok
     assert prepare(settings, now=NOW) == accounts
-    assert _count(db, Report) == scenario.REPORTS
+    assert _count(db, Report) == seeded

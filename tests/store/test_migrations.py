@@ -138,3 +138,48 @@ def test_0006_drops_two_write_only_indexes_and_reads_stay_the_same(scratch_url: 
         assert _found(db, people["mm.analyst"].principal, "bangladeshi") == []
     finally:
         db.dispose()
+
+
+def _schema(url: str, table: str) -> set[str]:
+    db = Database(url)
+    try:
+        found = inspect(db.engine)
+        if table == "":
+            return set(found.get_table_names())
+        return {c["name"] for c in found.get_columns(table)}
+    finally:
+        db.dispose()
+
+
+def test_0007_adds_report_status_and_the_release_setting_down_and_up(scratch_url: str) -> None:
+    """Down and up again, published reports read as before and a draft stays closed."""
+    upgrade(scratch_url)
+    db = Database(scratch_url)
+    try:
+        people = bimstec_world(db).people
+        author = people["bd.analyst"].principal
+        with db.session(write=True) as s:
+            data = ReportCreate.model_validate(report_payload())
+            published = service.create(s, principal=author, data=data)
+            data = ReportCreate.model_validate(report_payload(title="Bangladeshi draft"))
+            draft = service.create(s, principal=author, data=data, draft=True)
+    finally:
+        db.dispose()
+
+    command.downgrade(alembic_config(scratch_url), "0006")
+    assert not {"status", "refusal_reason"} & _schema(scratch_url, "reports")
+    assert "release_required" not in _schema(scratch_url, "organizations")
+    assert "pending_versions" not in _schema(scratch_url, "")
+
+    upgrade(scratch_url)
+    db = Database(scratch_url)
+    try:
+        assert _found(db, people["in.analyst"].principal, "bangladeshi") == [published]
+        assert set(_found(db, author, "bangladeshi")) == {published, draft}
+        with db.engine.connect() as conn:
+            statuses = conn.execute(text("SELECT DISTINCT status FROM reports")).scalars()
+            assert list(statuses) == ["published"]
+            ctx = MigrationContext.configure(conn, opts={"include_name": include_name})
+            assert compare_metadata(ctx, Base.metadata) == []
+    finally:
+        db.dispose()

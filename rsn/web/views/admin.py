@@ -28,6 +28,7 @@ from rsn.web import sessions
 from rsn.web.deps import FormViewerDep, NodeDep, Viewer, ViewerDep
 from rsn.web.models import WebSession
 from rsn.web.templating import page
+from rsn.web.views import releases
 from rsn.web.views.profile import NO_STORE, field_errors
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
@@ -39,6 +40,7 @@ NOTICES = {
     "members": "The group's members are saved.",
     "group": "The sharing group is created, owned by your organization.",
     "organization": "The organization is added.",
+    "release": "The organization's release setting is saved.",
 }
 Short = Annotated[str, Form(max_length=300)]
 # Each status a user's badge can show, and what it means; the legend prints these words.
@@ -331,8 +333,13 @@ def _orgs_page(
 
 
 @router.get("/organizations", response_class=HTMLResponse)
-def organizations(request: Request, node: NodeDep, who: AdminDep) -> Response:
-    return _orgs_page(request, node, who)
+def organizations(request: Request, node: NodeDep, who: ViewerDep) -> Response:
+    """Every organization for a node administrator; a duty officer sees their own's settings."""
+    if who.principal.role == "node-admin":
+        return _orgs_page(request, node, who)
+    with node.db.session() as s:
+        context = releases.own_organization(s, who)
+    return _page(request, who, "admin/organizations.html", **context)
 
 
 @router.post("/organizations", response_class=HTMLResponse)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from rsn import sharing
 from rsn.errors import Forbidden, ValidationError
 from rsn.node import Node
-from rsn.reports import service
+from rsn.reports import held, service
 from rsn.reports.models import Report
 from rsn.sharing import Principal
 from rsn.store import utcnow
@@ -97,12 +97,22 @@ def _update(
             before = _editable(s, principal, editing.report_id).version
             if before != editing.version:
                 raise forms.FormErrors({forms.GENERAL: [_newer(before)]})
+            waiting = _held_state(s, principal, editing.report_id)
             report = service.update_report(
                 s, principal=principal, report_id=editing.report_id, data=data
             )
-            return "saved" if report.version > before else "unchanged"
+            if report.version > before:
+                return "saved"
+            held_now = _held_state(s, principal, editing.report_id)
+            return "held" if held_now is not None and held_now != waiting else "unchanged"
     except ValidationError as exc:
         raise forms.service_errors(exc, typed) from exc
+
+
+def _held_state(session: Session, principal: Principal, report_id: str) -> object:
+    """What waits for release for this report, to tell a held widening from no change."""
+    pending = held.get(session, principal=principal, report_id=report_id)
+    return None if pending is None else (pending.submitted_at, pending.filing)
 
 
 def _newer(version: int) -> str:

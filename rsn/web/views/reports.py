@@ -36,6 +36,7 @@ from rsn.store import utcnow
 from rsn.web import forms
 from rsn.web.deps import FormViewerDep, NodeDep, Viewer, ViewerDep
 from rsn.web.templating import page, when
+from rsn.web.views import releases
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
@@ -73,7 +74,21 @@ NOTICES = {
     "unchanged": "Nothing was changed, so no new version was made.",
     "noted": "Saved. Your update is added to the description as a new version.",
     "revoked": "Report revoked.",
+    "drafted": (
+        "Saved as a draft: only you and your organization's liaison and duty officers can "
+        "read it. Submit it for release when it is ready."
+    ),
+    "pending": (
+        "Filed. Your organization requires release: it waits for one of its liaison or duty "
+        "officers before anyone outside your organization can read it."
+    ),
+    "held": (
+        "Saved. This change widens who may read the report, so it waits for release; "
+        "until then everyone else keeps reading the published version."
+    ),
 }
+# What a filed report's status says on the page it lands on.
+FILED_NOTICE = {"draft": "drafted", "pending": "pending"}
 
 
 async def _posted(request: Request) -> FormData:
@@ -165,11 +180,12 @@ def file_report(request: Request, node: NodeDep, viewer: FormViewerDep, form: Fo
     _may_file(viewer.principal)
     typed = forms.read_report_form(form)
     try:
-        report_id = _create(node, viewer.principal, typed)
+        report_id, status = _create(node, viewer.principal, typed, draft=form.get("draft") == "1")
     except forms.FormErrors as exc:
         return _form_page(request, node, viewer, typed, exc.errors, status=422)
     node.chainer.poke()
-    return RedirectResponse(f"/reports/{report_id}?notice=filed", status_code=303)
+    notice = FILED_NOTICE.get(status, "filed")
+    return RedirectResponse(f"/reports/{report_id}?notice={notice}", status_code=303)
 
 
 def _may_file(principal: Principal) -> None:
@@ -179,8 +195,13 @@ def _may_file(principal: Principal) -> None:
         )
 
 
-def _create(node: Node, principal: Principal, typed: forms.ReportForm) -> str:
-    """Check with the API's schema, then file through the service, in one transaction."""
+def _create(
+    node: Node, principal: Principal, typed: forms.ReportForm, *, draft: bool
+) -> tuple[str, str]:
+    """Check with the API's schema, then file through the service, in one transaction.
+
+    Returns the report's id and its status (published, draft or pending release).
+    """
     try:
         data = forms.to_create(typed)
     except forms.FormErrors as exc:
@@ -189,7 +210,8 @@ def _create(node: Node, principal: Principal, typed: forms.ReportForm) -> str:
         raise
     try:
         with node.db.session(write=True) as s:
-            return service.create(s, principal=principal, data=data)
+            report_id = service.create(s, principal=principal, data=data, draft=draft)
+            return report_id, service.get(s, principal=principal, report_id=report_id).status
     except ValidationError as exc:
         raise forms.service_errors(exc, typed) from exc
 
@@ -388,6 +410,7 @@ def _report_context(session: Session, principal: Principal, item: Loaded) -> dic
         "common": item.correlations.common if item.correlations else [],
         "history": list(reversed(history)),
         "may_change": sharing.may_change(principal, originator_org_id=r.originator_org_id),
+        **releases.report_context(principal, item),
     }
 
 
