@@ -56,6 +56,8 @@ MAX_HEIGHT = 2000
 # The analyst whose view the demo's storylines are written for (the phishing campaign).
 PREFERRED_ANALYST = "bd.cert.analyst"
 CORRELATED_QUERY = "secure-docs-gov.example"
+# The demo's organization that requires release, and its liaison officer's queue.
+RELEASER = "bd.ddm.liaison"
 
 
 @dataclass(frozen=True)
@@ -121,8 +123,9 @@ def demo_node(data_dir: Path) -> Iterator[str]:
             proc.wait()
 
 
-def accounts(data_dir: Path) -> tuple[Account, Account]:
-    """The analyst to show (the storylines' one when present) and a node-admin."""
+def accounts(data_dir: Path) -> tuple[Account, Account, Account]:
+    """The analyst to show (the storylines' one when present), a node-admin, and the
+    liaison officer of the organization whose reports wait for release."""
     raw = json.loads((data_dir / "demo-accounts.json").read_text(encoding="utf-8"))
     found = [
         Account(a["username"], a["password"], a["role"], a["member_state"], a["api_token"])
@@ -131,7 +134,8 @@ def accounts(data_dir: Path) -> tuple[Account, Account]:
     analysts = [a for a in found if a.role == "analyst"]
     analyst = next((a for a in analysts if a.username == PREFERRED_ANALYST), analysts[0])
     admin = next(a for a in found if a.role == "node-admin")
-    return analyst, admin
+    releaser = next(a for a in found if a.username == RELEASER)
+    return analyst, admin, releaser
 
 
 def correlated_report(url: str, analyst: Account) -> str:
@@ -208,14 +212,18 @@ def fill_new_report(page: Page, state: str) -> None:
     page.evaluate("window.scrollTo(0, 0)")
 
 
-def shots(report_id: str, analyst: Account, admin: Account) -> list[Shot]:
+def shots(report_id: str, analyst: Account, admin: Account, releaser: Account) -> list[Shot]:
     state = "IN" if analyst.member_state != "IN" else "BD"
+    lookup = "/observables?value=" + CORRELATED_QUERY
     return [
         Shot("login", None, visit("/login")),
         Shot("dashboard", analyst.username, visit("/dashboard")),
         Shot("reports", analyst.username, visit("/reports")),
         Shot("report-new", analyst.username, lambda page: fill_new_report(page, state)),
         Shot("report", analyst.username, visit(f"/reports/{report_id}")),
+        Shot("report-edit", analyst.username, visit(f"/reports/{report_id}/edit")),
+        Shot("observable", analyst.username, visit(lookup)),
+        Shot("releases", releaser.username, visit("/releases")),
         Shot("map", analyst.username, visit("/map", lambda p: wait_for_shapes(p, "#map"))),
         Shot("public", None, visit("/public")),
         Shot("admin-users", admin.username, visit("/admin/users")),
@@ -234,14 +242,14 @@ def capture(page: Page, target: Path) -> int:
 
 
 def take_all(browser: Browser, url: str, out: Path, data_dir: Path) -> list[Path]:
-    analyst, admin = accounts(data_dir)
+    analyst, admin, releaser = accounts(data_dir)
     report_id = correlated_report(url, analyst)
-    people = {a.username: a for a in (analyst, admin)}
+    people = {a.username: a for a in (analyst, admin, releaser)}
     written: list[Path] = []
     for width, options in WIDTHS.items():
         contexts: dict[str | None, BrowserContext] = {}
         try:
-            for shot in shots(report_id, analyst, admin):
+            for shot in shots(report_id, analyst, admin, releaser):
                 if shot.username not in contexts:
                     context = browser.new_context(base_url=url, **options)
                     context.set_default_timeout(20_000)

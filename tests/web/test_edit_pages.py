@@ -287,9 +287,10 @@ def test_the_edit_panel_counts_the_filer_of_a_red_report(api: Api, world: World)
     red = {"member_states": [], "organizations": [], "sharing_groups": [], "users": ["bd.web"]}
     report_id = file(api, world, tlp="red", distribution=red)
     page = web.get(f"/reports/{report_id}/edit")
-    assert "<strong>2</strong> users" in page.text
+    assert "<strong>Only 2 people</strong>" in page.text and "(bd.analyst," in page.text
     panel = web.post(f"/reports/{report_id}/_audience", {"tlp": "red", "users": ["bd.web"]})
-    assert panel.status_code == 200 and "<strong>2</strong> users" in panel.text
+    assert panel.status_code == 200 and "<strong>Only 2 people</strong>" in panel.text
+    assert "(bd.analyst," in panel.text  # the report's filer, not the editor, is its originator
 
 
 def test_a_revoked_report_cannot_be_edited(api: Api, world: World, db: Database) -> None:
