@@ -116,6 +116,9 @@ class AudienceRead(BaseModel):
     organization_count: int
     states: list[AudienceStateRead] = Field(description="the readers grouped by member state")
     people: list[AudiencePersonRead] = Field(description="TLP:RED: the people named, by name")
+    needs_release: bool = Field(
+        description="filed now, it would wait for a releaser of the caller's organization"
+    )
 
 
 @router.get("/me", response_model=Me)
@@ -207,7 +210,10 @@ def taxonomy(node: NodeDep, _: PrincipalDep) -> TaxonomyRead:
 def audience(query: AudienceQuery, node: NodeDep, principal: PrincipalDep) -> AudienceRead:
     """Who would read an item marked and distributed so, if the caller filed it now."""
     with node.db.session() as session:
-        found = sharing.audience_for(session, principal, query.tlp, query.distribution.model_dump())
+        names = query.distribution.model_dump()
+        found = sharing.audience_for(session, principal, query.tlp, names)
+        dist = sharing.resolve_distribution(session, query.tlp, names)
+        held = sharing.held_if_filed(session, principal=principal, tlp=query.tlp, dist=dist)
     return AudienceRead(
         member_states=found.member_states,
         organizations=sorted(o.slug for o in found.organizations),
@@ -216,4 +222,5 @@ def audience(query: AudienceQuery, node: NodeDep, principal: PrincipalDep) -> Au
         organization_count=len(found.organizations),
         states=[AudienceStateRead.model_validate(s) for s in found.states],
         people=[AudiencePersonRead.model_validate(p) for p in found.people],
+        needs_release=held,
     )

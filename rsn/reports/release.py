@@ -16,6 +16,7 @@ drafted (or refused) before it was let out.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -153,6 +154,27 @@ def queue(session: Session, *, principal: Principal) -> list[Queued]:
         for q in found
     ]
     return sorted(found, key=lambda q: (q.submitted_at, q.report.id))
+
+
+def would_wait(
+    session: Session,
+    *,
+    principal: Principal,
+    tlp: str,
+    names: dict[str, Sequence[str]],
+    report: Report | None = None,
+) -> bool:
+    """Whether filing this marking (or saving `report` with it) waits for a releaser.
+
+    What the form warns of before anything is stored, by the rules filing and
+    saving follow: a published report's next version is held by `held.must_hold`;
+    a new report, or a draft once submitted, by `sharing.held_if_filed`, with
+    `principal` standing for its filer.
+    """
+    dist = sharing.resolve_distribution(session, tlp, names)
+    if report is not None and report.status == sharing.PUBLISHED:
+        return held.must_hold(session, principal=principal, report=report, tlp=tlp, dist=dist)
+    return sharing.held_if_filed(session, principal=principal, tlp=tlp, dist=dist)
 
 
 def waiting(session: Session, report_ids: list[str]) -> int:

@@ -165,14 +165,13 @@ def _status(
     """A new report's status: a draft when asked, pending when its organization must release it."""
     if filing.draft:
         return sharing.DRAFT
-    principal, org = filing.principal, filing.principal.organization_id
-    if org not in required:
-        return sharing.PUBLISHED
-    keys = sharing.item_keys(
-        filing.data.tlp, dist, originator_user_id=principal.user_id, originator_org_id=org
-    )
-    held_back = sharing.needs_release(
-        session, principal=principal, required=True, keys=keys, organization_id=org
+    principal = filing.principal
+    held_back = sharing.held_if_filed(
+        session,
+        principal=principal,
+        tlp=filing.data.tlp,
+        dist=dist,
+        required=principal.organization_id in required,
     )
     return sharing.PENDING if held_back else sharing.PUBLISHED
 

@@ -122,6 +122,29 @@ def needs_release(
     return reaches_outside(session, keys, organization_id=organization_id)
 
 
+def held_if_filed(
+    session: Session,
+    *,
+    principal: Principal,
+    tlp: str,
+    dist: Distribution,
+    required: bool | None = None,
+) -> bool:
+    """Whether `principal` filing an item so, now, would wait for a releaser.
+
+    The one answer for the service that files and the form that warns before
+    filing. `required` is whether the filer's organization requires release,
+    when the caller already knows (a bulk load asks once for all its filings).
+    """
+    org = principal.organization_id
+    if required is None:
+        required = org in required_by(session, [org])
+    keys = item_keys(tlp, dist, originator_user_id=principal.user_id, originator_org_id=org)
+    return needs_release(
+        session, principal=principal, required=required, keys=keys, organization_id=org
+    )
+
+
 def required_by(session: Session, organization_ids: Iterable[str]) -> frozenset[str]:
     """Of these organizations, those whose releasers must let out what leaves them."""
     ids = sorted(set(organization_ids))

@@ -129,8 +129,9 @@ def edit_audience(
     """The "who will see this" panel of the edit form, counted with the report's own filer."""
     tlp, names = forms.distribution_names(form)
     with node.db.session() as s:
-        editing = forms.editing_of(_editable(s, viewer.principal, report_id))
-        who = pages._who_will_see(s, editing.filer(viewer.principal), tlp, names)
+        report = _editable(s, viewer.principal, report_id)
+        filer = forms.editing_of(report).filer(viewer.principal)
+        who = pages._who_will_see(s, filer, tlp, names, report)
     return page(request, "reports/_audience.html", viewer, **who)
 
 

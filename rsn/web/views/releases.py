@@ -7,6 +7,7 @@ the same person change.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -20,6 +21,7 @@ from rsn.api.errors import describe
 from rsn.errors import FieldProblem, Forbidden, ValidationError
 from rsn.registry import service as registry
 from rsn.reports import release
+from rsn.reports.models import Report
 from rsn.reports.schemas import Refusal
 from rsn.reports.service import Loaded
 from rsn.sharing import Principal
@@ -87,6 +89,25 @@ def report_context(principal: Principal, item: Loaded) -> dict[str, Any]:
         "may_release": sharing.is_releaser(principal, organization_id=r.originator_org_id),
         "may_submit": sharing.may_change(principal, originator_org_id=r.originator_org_id),
     }
+
+
+# After which step what the form files waits: a new report's filing, a draft's submission.
+WAITS_AFTER = {sharing.DRAFT: "submitted", sharing.PENDING: "saved", sharing.PUBLISHED: "saved"}
+
+
+def form_note(
+    session: Session,
+    principal: Principal,
+    tlp: str,
+    names: dict[str, Sequence[str]],
+    report: Report | None = None,
+) -> dict[str, Any]:
+    """The "who will see this" panel's release note, when what the form files would wait."""
+    if not release.would_wait(session, principal=principal, tlp=tlp, names=names, report=report):
+        return {}
+    org = registry.get_organization(session, slug=principal.organization_slug)
+    step = "filed" if report is None else WAITS_AFTER[report.status]
+    return {"release_org": org.name, "release_step": step}
 
 
 # --- the organization's setting ---------------------------------------------------------

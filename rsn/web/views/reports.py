@@ -252,7 +252,12 @@ def _form_page(
     filer = editing.filer(viewer.principal) if editing else viewer.principal
     with node.db.session() as s:
         choices = _form_choices(s)
-        who = _who_will_see(s, filer, typed.values.get("tlp", ""), typed.chosen)
+        report = (
+            service.get(s, principal=viewer.principal, report_id=editing.report_id)
+            if editing
+            else None
+        )
+        who = _who_will_see(s, filer, typed.values.get("tlp", ""), typed.chosen, report)
     return page(
         request,
         "reports/new.html",
@@ -320,9 +325,16 @@ def audience(request: Request, node: NodeDep, viewer: FormViewerDep, form: FormD
 
 
 def _who_will_see(
-    session: Session, principal: Principal, tlp: str, names: dict[str, Sequence[str]]
+    session: Session,
+    principal: Principal,
+    tlp: str,
+    names: dict[str, Sequence[str]],
+    report: Report | None = None,
 ) -> dict[str, Any]:
-    """The computation of POST /api/v1/sharing/audience, for the panel beside the form."""
+    """The computation of POST /api/v1/sharing/audience, for the panel beside the form.
+
+    `report` is the one being edited: saving it may wait for release where filing would not.
+    """
     found: dict[str, Any] = {"audience": None, "audience_error": None, "tlp": tlp}
     if tlp not in sharing.TLP_LEVELS:
         found["audience_error"] = "Choose a TLP marking to see who will be able to read it."
@@ -335,7 +347,7 @@ def _who_will_see(
     except ValidationError as exc:
         found["audience_error"] = " ".join(p.message for p in exc.problems)
         return found
-    return found
+    return found | releases.form_note(session, principal, tlp, names, report)
 
 
 # --- one report ----------------------------------------------------------------------
