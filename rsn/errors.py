@@ -3,6 +3,7 @@
     RSNError                      500, never raised on purpose: a bug
     ├── BadRequest                400  the request cannot be read at all
     │   └── ValidationError       422  a field has a bad value (names the field)
+    │       └── TooLarge          413  a field (a file, a body) is larger than allowed
     ├── Unauthorized              401  no credential, or a bad one
     ├── Forbidden                 403  visible, but the caller may not change it
     ├── NotFound                  404  absent, or not shared with the caller
@@ -49,6 +50,10 @@ class ValidationError(BadRequest):
     @classmethod
     def field(cls, field: str, message: str) -> ValidationError:
         return cls(FieldProblem(field, message))
+
+
+class TooLarge(ValidationError):
+    status = 413
 
 
 class Unauthorized(RSNError):

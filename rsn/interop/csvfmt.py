@@ -35,6 +35,7 @@ from datetime import UTC, datetime
 from typing import IO, Any
 
 from rsn import clock
+from rsn.interop import limits
 from rsn.interop.model import (
     ExportContext,
     ExportItem,
@@ -66,7 +67,6 @@ REPORT_COLUMNS = (
     "originator",
 )
 OBSERVABLE_COLUMNS = ("report_id", "type", "value", "tlp", "category", "country", "modified")
-FIELD_LIMIT = 2_000_000
 REQUIRED = ("title", "category", "occurred_at", "severity", "confidence")
 # Columns the importer reads or knows to be derived (observable_count); others are kept.
 KNOWN = frozenset(REPORT_COLUMNS) | {"description", "sea_area", "revoked_reason"}
@@ -195,13 +195,14 @@ def parse(stream: IO[bytes], context: ImportContext) -> Iterator[Incoming]:
     """Reports from a CSV, one per record, read as the file streams in."""
     # Our own export can hold 500 observables of 2,000 bytes in one cell; the csv
     # module's default cap (128 KiB) would refuse it. The cap is process-wide.
-    csv.field_size_limit(max(csv.field_size_limit(), FIELD_LIMIT))
+    csv.field_size_limit(max(csv.field_size_limit(), limits.MAX_STRING))
     records = _records(csv.reader(_lines(stream)))
     header = _header(next(records, (0, []))[1])
     for index, cells in records:
         if not any(c.strip() for c in cells):
             continue
         where = f"rows[{index - 1}]"
+        limits.check_count(index - 1, "rows")
         if len(cells) > len(header):
             raise problem(where, f"has {len(cells)} cells; the header names {len(header)}.")
         row = {name: unguard(cell) for name, cell in zip(header, cells, strict=False)}
@@ -271,7 +272,9 @@ def observables(where: str, text: str) -> list[dict[str, str]]:
 
 
 def _lines(stream: IO[bytes]) -> Iterator[str]:
-    for number, raw in enumerate(iter(stream.readline, b""), start=1):
+    for number, raw in enumerate(iter(lambda: stream.readline(limits.MAX_LINE + 1), b""), 1):
+        if len(raw) > limits.MAX_LINE:
+            raise problem("file", f"line {number} is longer than {limits.MAX_LINE:,} bytes.")
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:

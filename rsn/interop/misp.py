@@ -108,8 +108,9 @@ from typing import IO, Any
 
 import ijson
 
+from rsn.interop import limits, provenance
 from rsn.interop import misp_terms as terms
-from rsn.interop import provenance
+from rsn.interop.limits import Event
 from rsn.interop.misp_event import in_kept, kept_parts, read_event
 from rsn.interop.model import (
     ExportContext,
@@ -145,7 +146,8 @@ def parse(stream: IO[bytes], context: ImportContext) -> Iterator[Incoming]:
     index = -1
     pending: Incoming | None = None
     try:
-        for index, event in _events(ijson.parse(_Rejoined(start, stream), use_float=True)):
+        for index, event in _events(limits.events(_Rejoined(start, stream))):
+            limits.check_count(index, "Event")
             incoming = read_event(f"Event[{index}]", event, context)
             incoming.seals = _seals(event.get("Event", event))
             if pending is not None and _same(pending, incoming):
@@ -212,7 +214,6 @@ def _json_error(exc: Exception) -> str:
     return lines[0] if lines else "the file ends early"
 
 
-Token = tuple[str, str, Any]
 _CHUNK = 64 * 1024
 
 
@@ -230,8 +231,8 @@ class _Rejoined:
         return chunk
 
 
-def _events(tokens: Iterator[Token]) -> Iterator[tuple[int, Any]]:
-    kind = next(tokens)[1]
+def _events(tokens: Iterator[Event]) -> Iterator[tuple[int, Any]]:
+    kind = next(tokens)[0]
     if kind == "start_array":
         yield from enumerate(_items(tokens))
     elif kind == "start_map":
@@ -242,38 +243,30 @@ def _events(tokens: Iterator[Token]) -> Iterator[tuple[int, Any]]:
         pass
 
 
-def _from_object(tokens: Iterator[Token]) -> Iterator[tuple[int, Any]]:
-    _, kind, key = next(tokens)
+def _from_object(tokens: Iterator[Event]) -> Iterator[tuple[int, Any]]:
+    kind, key = next(tokens)
     if kind == "end_map":
         raise problem("file", "is an empty JSON object, not MISP events.")
     if key == "response":
-        if next(tokens)[1] != "start_array":
+        if next(tokens)[0] != "start_array":
             raise problem("response", "must be a list of MISP events.")
         yield from enumerate(_items(tokens))
     elif key == "Event":
-        _, kind, value = next(tokens)
-        yield 0, _build(tokens, [(kind, value)])
+        yield 0, limits.build(tokens, next(tokens))
     else:
         yield 0, _build(tokens, [("start_map", None), ("map_key", key)])
 
 
-def _items(tokens: Iterator[Token]) -> Iterator[Any]:
-    for _, kind, value in tokens:
-        if kind == "end_array":
+def _items(tokens: Iterator[Event]) -> Iterator[Any]:
+    for event in tokens:
+        if event[0] == "end_array":
             return
-        yield _build(tokens, [(kind, value)])
+        yield limits.build(tokens, event)
 
 
-def _build(tokens: Iterator[Token], opening: list[tuple[str, Any]]) -> Any:
+def _build(tokens: Iterator[Event], opening: list[Event]) -> Any:
     """One JSON value from the token stream, starting with the tokens already read."""
-    builder = ijson.ObjectBuilder()
-    depth = 0
-    for kind, value in chain(opening, ((k, v) for _, k, v in tokens)):
-        builder.event(kind, value)
-        depth += (kind in ("start_map", "start_array")) - (kind in ("end_map", "end_array"))
-        if depth == 0:
-            return builder.value
-    raise problem("file", "ends in the middle of a MISP event.")
+    return limits.build(chain(opening[1:], tokens), opening[0])
 
 
 # --- writing -------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Reading STIX 2.1 into `Incoming` reports: RSN's own bundles exactly, others as well as they map.
 
-The file is streamed with ijson (`objects.item`), never loaded whole; each
+The file is streamed (`limits.items_of`, bounded), never loaded whole; each
 object is checked as it arrives (`stix_check`) and errors name it as
 `objects[i].<property>`. Every object is read and checked before the first
 report is handed on (reports then go one at a time, so the store can take
@@ -59,7 +59,7 @@ from typing import IO, Any
 import ijson
 
 from rsn import clock
-from rsn.interop import provenance, stix_check, stix_map
+from rsn.interop import limits, provenance, stix_check, stix_map
 from rsn.interop.model import ImportContext, Incoming, IncomingVersion, Seal, problem, report_data
 from rsn.interop.stix_ext import (
     LEGACY_SCO_EXTENSIONS,
@@ -119,7 +119,7 @@ def _objects(stream: IO[bytes]) -> Iterator[dict[str, Any]]:
     count = 0
     source = _Head(stream)
     try:
-        for obj in ijson.items(source, "objects.item", use_float=True):
+        for obj in limits.items_of(limits.events(source), "objects", where="objects"):
             yield obj
             count += 1
     except ijson.JSONError as exc:

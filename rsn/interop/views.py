@@ -11,15 +11,14 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from rsn.api.deps import NodeDep, PrincipalDep
-from rsn.errors import BadRequest, ValidationError
-from rsn.interop import flows, formats
+from rsn.errors import TooLarge, ValidationError
+from rsn.interop import flows, formats, limits
 from rsn.node import Node
 from rsn.reports.schemas import in_utc_range
 from rsn.sharing import Principal
 
 router = APIRouter(prefix="/api/v1", tags=["exchange"])
 
-MAX_UPLOAD = 512 * 1024 * 1024  # bytes; larger files go through `rsn import`
 SPOOL = 8 * 1024 * 1024  # bytes kept in memory before an upload or export spills to disk
 CHUNK = 1024 * 1024
 
@@ -53,9 +52,11 @@ async def _spooled(request: Request) -> IO[bytes]:
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
-        if size > MAX_UPLOAD:
+        if size > limits.MAX_UPLOAD:
             upload.close()
-            raise BadRequest(f"The file is larger than {MAX_UPLOAD // 2**20} MB; use `rsn import`.")
+            raise TooLarge.field(
+                "file", f"is larger than {limits.MAX_UPLOAD // 2**20} MB; use `rsn import`."
+            )
         upload.write(chunk)
     if size == 0:
         upload.close()

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import json
+from collections.abc import Iterator
 from typing import Annotated, Any
 
+import ijson
 from fastapi import Header, Request, Response
 
 from rsn.errors import BadRequest, RSNError
-from rsn.taxii.schemas import MAX_CONTENT_LENGTH, TAXII, TAXII_21, Resource, dump
+from rsn.interop import limits
+from rsn.taxii.schemas import TAXII, TAXII_21, Resource, dump
 
 
 class NotAcceptable(RSNError):
@@ -82,25 +86,46 @@ async def body(request: Request) -> bytes:
     declared = request.headers.get("content-length", "")
     too_large = ContentTooLarge(
         f"The envelope is larger than this API root's max_content_length "
-        f"({MAX_CONTENT_LENGTH} bytes); send it in parts."
+        f"({limits.MAX_ENVELOPE} bytes); send it in parts."
     )
-    if declared.isdigit() and int(declared) > MAX_CONTENT_LENGTH:
+    if declared.isdigit() and int(declared) > limits.MAX_ENVELOPE:
         raise too_large
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
-        if size > MAX_CONTENT_LENGTH:
+        if size > limits.MAX_ENVELOPE:
             raise too_large
         chunks.append(chunk)
     return b"".join(chunks)
 
 
 def envelope_objects(body: bytes) -> list[Any]:
+    """The envelope's objects, read within the import limits (depth, count, string length)."""
     try:
-        envelope = json.loads(body)
-    except ValueError as exc:
+        return _envelope(limits.events(io.BytesIO(body)))
+    except ijson.JSONError as exc:
         raise BadRequest(f"The body is not JSON: {exc}.") from None
-    if not isinstance(envelope, dict) or not isinstance(envelope.get("objects", []), list):
-        raise BadRequest("The body is not a TAXII envelope (an object with an 'objects' list).")
-    found: list[Any] = envelope.get("objects", [])
+    except UnicodeDecodeError as exc:
+        raise BadRequest(f"The body is not UTF-8 text: {exc.reason}.") from None
+
+
+def _envelope(events: Iterator[limits.Event]) -> list[Any]:
+    not_envelope = BadRequest(
+        "The body is not a TAXII envelope (an object with an 'objects' list)."
+    )
+    if next(events, ("", None))[0] != "start_map":
+        limits.drain(events)
+        raise not_envelope
+    found: list[Any] = []
+    for kind, key in events:
+        if kind == "end_map":
+            break
+        opening = next(events)
+        if key != "objects":
+            limits.build(events, opening)
+        elif opening[0] != "start_array":
+            raise not_envelope
+        else:
+            found = list(limits.items(events, "objects"))
+    limits.drain(events)
     return found

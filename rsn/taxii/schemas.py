@@ -13,13 +13,15 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from rsn.interop import limits
+
 TAXII = "application/taxii+json"
 TAXII_21 = "application/taxii+json;version=2.1"
 STIX_21 = "application/stix+json;version=2.1"
 API_ROOT = "rsn"  # the one API root: /taxii2/rsn/
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
-MAX_CONTENT_LENGTH = 20 * 2**20  # bytes of one POSTed envelope
+MAX_CONTENT_LENGTH = limits.MAX_ENVELOPE  # bytes of one POSTed envelope
 # Collection ids are uuid5 names under this namespace (made for RSN), so they never change.
 NAMESPACE = uuid.UUID("4f0c3a52-7d1e-5b8a-9c61-2e7f5d0b9a14")
 MAIN_COLLECTION = str(uuid.uuid5(NAMESPACE, "reports"))

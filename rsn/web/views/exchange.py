@@ -18,14 +18,13 @@ from starlette.datastructures import FormData, UploadFile
 
 from rsn import clock, sharing
 from rsn.errors import RSNError, ValidationError
-from rsn.interop import flows, formats
+from rsn.interop import flows, formats, limits
 from rsn.node import Node
 from rsn.sharing import Principal
 from rsn.web.deps import FormViewerDep, NodeDep, Viewer, ViewerDep
 from rsn.web.templating import page
 
 router = APIRouter(include_in_schema=False)
-MAX_UPLOAD = 64 * 1024 * 1024  # bytes; larger files go through `rsn import` or the API
 SPOOL = 8 * 1024 * 1024
 CHUNK = 1024 * 1024
 
@@ -126,8 +125,9 @@ def _imported(request: Request, node: Node, viewer: Viewer, form: FormData) -> R
     upload, dry_run = form.get("file"), form.get("dry_run") == "on"
     if not isinstance(upload, UploadFile) or not upload.filename:
         return _page(request, viewer, status=422, error="file: choose a file to import.")
-    if upload.size is not None and upload.size > MAX_UPLOAD:
-        message = f"file: larger than {MAX_UPLOAD // 2**20} MB; use `rsn import` for large files."
+    if upload.size is not None and upload.size > limits.MAX_PAGE_UPLOAD:
+        mb = limits.MAX_PAGE_UPLOAD // 2**20
+        message = f"file: larger than {mb} MB; use `rsn import` for large files."
         return _page(request, viewer, status=413, error=message)
     chosen = form.get("format")
     fmt = chosen if isinstance(chosen, str) and chosen else None
