@@ -15,7 +15,7 @@ the byte limits below, refused before the body is all read.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import IO, Any
+from typing import Any, Protocol
 
 import ijson
 
@@ -30,12 +30,18 @@ MAX_PAGE_UPLOAD = 64 * 2**20  # bytes of a file sent from the `/exchange` page
 MAX_ENVELOPE = 20 * 2**20  # bytes of one TAXII envelope (the API root's max_content_length)
 
 Event = tuple[str, Any]
+
+
+class Readable(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
 _OPEN = frozenset({"start_map", "start_array"})
 _CLOSE = frozenset({"end_map", "end_array"})
 _SHOWN = 6  # path steps named in a message; deeper ones are elided
 
 
-def events(stream: IO[bytes]) -> Iterator[Event]:
+def events(stream: Readable) -> Iterator[Event]:
     """ijson's basic events of a JSON file, refused at the first one past a limit."""
     path: list[str | int] = []  # per open level: its key (map) or next item index (array)
     for kind, value in ijson.basic_parse(stream, use_float=True):
