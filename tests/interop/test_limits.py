@@ -202,7 +202,7 @@ def _capped() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (CAP, CAP))
 
 
-CAP = 512 * 2**20
+CAP = 512 * 2**20  # bytes of address space
 
 
 @pytest.mark.parametrize(
