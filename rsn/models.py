@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rsn.audit.models import AuditRecord
+from rsn.audit.models import AuditCheckpoint, AuditRecord
 from rsn.fusion.models import CorrelationEntry
 from rsn.interop.models import KeptObject, ReportLink
 from rsn.registry.models import (
@@ -30,6 +30,7 @@ from rsn.web.models import SignInFailure, WebSession
 
 __all__ = [
     "ApiToken",
+    "AuditCheckpoint",
     "AuditRecord",
     "CorrelationEntry",
     "Counter",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from rsn import audit, clock
 from rsn.config import Settings
@@ -21,10 +22,18 @@ class Chainer:
     on PostgreSQL) becomes a few a second.
     """
 
-    def __init__(self, db: Database, interval: float = 2.0, settle: float = 0.25) -> None:
+    def __init__(
+        self,
+        db: Database,
+        interval: float = 2.0,
+        settle: float = 0.25,
+        checkpoint_every: float = 60.0,
+    ) -> None:
         self.db = db
         self.interval = interval
         self.settle = settle
+        self.checkpoint_every = checkpoint_every
+        self._signed_at: float | None = None
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -42,6 +51,7 @@ class Chainer:
         if self._thread is not None:
             self._thread.join(timeout=10)
         audit.chain(self.db)
+        audit.checkpoint(self.db)
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -49,9 +59,40 @@ class Chainer:
                 self._stop.wait(self.settle)
             self._wake.clear()
             try:
-                audit.chain(self.db)
+                self._link()
             except Exception:  # the next wake retries; the tail stays visible to verify
                 log.exception("audit chaining failed; will retry")
+
+    def _link(self) -> None:
+        """Link the tail; sign a checkpoint after a batch, at most once a `checkpoint_every`."""
+        if not audit.chain(self.db):
+            return
+        now = time.monotonic()
+        if self._signed_at is None or now - self._signed_at >= self.checkpoint_every:
+            audit.checkpoint(self.db)
+            self._signed_at = now
+
+
+def open_database(settings: Settings) -> Database:
+    """The node's database, its records sealed with the key files of its data directory.
+
+    When the keys are made (the node's first start, or its first since an upgrade that
+    brought them), the log written so far is sealed with them; should that fail, the
+    new key files go again, so the next start seals it.
+    """
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.database_url)
+    keys, created = audit.load_or_create(settings.data_dir)
+    audit.attach(db, keys)
+    if created:
+        try:
+            sealed = audit.adopt(db)
+        except Exception:
+            audit.keys.forget(settings.data_dir)
+            db.dispose()
+            raise
+        log.info("audit keys made in %s; %d earlier records sealed", settings.data_dir, sealed)
+    return db
 
 
 class Node:
@@ -62,7 +103,7 @@ class Node:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         if migrate:
             upgrade(settings.database_url)
-        self.db = Database(settings.database_url)
+        self.db = open_database(settings)
         self.chainer = Chainer(self.db)
 
     def close(self) -> None:

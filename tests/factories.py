@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
-from rsn import clock, sharing
+from rsn import audit, clock, sharing
 from rsn.api.app import create_app
 from rsn.config import Settings
 from rsn.node import Node
@@ -190,5 +190,7 @@ class Api:
 
 def api_for(db: Database, tmp_path: Path) -> Api:
     node = Node(Settings(database_url=db.url, data_dir=tmp_path), migrate=False)
-    node.db = db
+    audit.attach(db, audit.keys_of(node.db))  # what the API writes is sealed as the node's
+    node.db.dispose()
+    node.db = node.chainer.db = db
     return Api(create_app(node))

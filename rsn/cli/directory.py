@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from rsn import audit, clock
 from rsn.cli.common import ConfigOpt, DataDirOpt, console, operator, reported, settings_for
+from rsn.node import open_database
 from rsn.registry import ORG_TYPES, ROLES, enrolment, tokens
 from rsn.registry import service as registry
 from rsn.store import Database
@@ -30,7 +31,7 @@ group_app = typer.Typer(
 @contextmanager
 def write_session(data_dir: DataDirOpt, config: ConfigOpt) -> Iterator[Session]:
     """One all-or-nothing transaction on the node, with its audit records chained after."""
-    db = Database(settings_for(data_dir, config).database_url)
+    db = open_database(settings_for(data_dir, config))
     try:
         with reported(), db.session(write=True) as session:
             yield session

@@ -17,6 +17,7 @@ from rsn import audit, sharing
 from rsn.cli.common import ConfigOpt, DataDirOpt, console, err, operator, reported, settings_for
 from rsn.errors import RSNError, ValidationError
 from rsn.interop import flows, formats
+from rsn.node import open_database
 from rsn.registry import service as registry
 from rsn.store import Database
 
@@ -38,7 +39,7 @@ SinceOpt = Annotated[
 
 @contextmanager
 def _node(data_dir: Path | None, config: Path | None) -> Iterator[Database]:
-    db = Database(settings_for(data_dir, config).database_url)
+    db = open_database(settings_for(data_dir, config))
     try:
         yield db
         audit.chain(db)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Annotated
@@ -14,7 +15,8 @@ from rsn.cli.directory import group_app, org_app, token_app, user_app
 from rsn.cli.interop import export_file, import_file, taxii_app
 from rsn.cli.regions import region_app
 from rsn.config import Settings
-from rsn.store import Database, upgrade
+from rsn.node import open_database
+from rsn.store import upgrade
 
 app = typer.Typer(
     name="rsn",
@@ -66,22 +68,62 @@ def _safe_url(url: str) -> str:
 
 
 @audit_app.command("verify")
-def audit_verify(data_dir: DataDirOpt = None, config: ConfigOpt = None) -> None:
-    """Walk the chain; exit 0 when intact, 1 naming the first bad record."""
-    settings = settings_for(data_dir, config)
-    db = Database(settings.database_url)
+def audit_verify(
+    data_dir: DataDirOpt = None,
+    config: ConfigOpt = None,
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option(help="A checkpoint file (`rsn audit checkpoint`) the chain must reach."),
+    ] = None,
+) -> None:
+    """Walk the chain and its MACs; exit 0 when intact, 1 naming the first bad record."""
+    with reported():
+        settings = settings_for(data_dir, config)
+        given = audit.checkpoints.read_file(checkpoint) if checkpoint else []
+        db = open_database(settings)
     try:
-        verdict = audit.verify(db)
+        verdict = audit.verify(db, checkpoints=given)
     finally:
         db.dispose()
     if not verdict.ok:
+        where = (
+            f"record {verdict.bad_record}"
+            if verdict.bad_record is not None
+            else f"chain position {verdict.position}"
+        )
         err.print(
-            f"[red]audit chain broken at record {verdict.bad_record}:[/red] {verdict.reason} "
+            f"[red]audit chain broken at {where}:[/red] {verdict.reason} "
             f"({verdict.checked} records before it are intact)"
         )
         raise typer.Exit(1)
     tail = f"; {verdict.unchained} newer records not yet chained" if verdict.unchained else ""
     console.print(f"[green]audit chain intact:[/green] {verdict.checked} records verified{tail}")
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(
+    output: Annotated[Path, typer.Option("--output", "-o", help="The JSON file to write.")],
+    last: Annotated[int, typer.Option(min=1, help="How many of the newest checkpoints.")] = 1,
+    data_dir: DataDirOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Link the log, sign a checkpoint now, and write the newest signed ones to a file.
+
+    Keep the file away from the node: `rsn audit verify --checkpoint FILE` then shows
+    any record removed since. It counts every write, hidden ones too: operators only.
+    """
+    with reported():
+        db = open_database(settings_for(data_dir, config))
+    try:
+        audit.chain(db)
+        audit.checkpoint(db)
+        with db.session() as session:
+            points = audit.checkpoints.latest(session, last)
+    finally:
+        db.dispose()
+    output.write_text(json.dumps(audit.checkpoints.document(points), indent=2) + "\n")
+    sizes = ", ".join(str(p.size) for p in points) or "none: the log is empty"
+    console.print(f"Wrote {len(points)} signed checkpoint(s) to {output} (records: {sizes})")
 
 
 @app.command()

@@ -29,6 +29,7 @@ from rsn.config import Settings
 from rsn.demo import accounts, data, scenario
 from rsn.demo.accounts import Account
 from rsn.demo.scenario import Planned
+from rsn.node import open_database
 from rsn.registry import catalog, regionpacks, tokens
 from rsn.registry import service as registry
 from rsn.registry.models import Organization, User
@@ -51,7 +52,7 @@ def prepare(settings: Settings, *, now: datetime | None = None, seed: int = 2026
     """
     when = _utc(now)
     path = accounts.path_in(settings.data_dir)
-    db = Database(settings.database_url)
+    db = open_database(settings)
     try:
         if not _is_empty(db):
             return accounts.read(path)

@@ -222,7 +222,9 @@ class Database:
     def __init__(self, url: str, **engine_kwargs: Any) -> None:
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
-        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # What every session carries in `session.info`: the audit keys, once attached.
+        self.info: dict[str, Any] = {}
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False, info=self.info)
         path = self.engine.url.database if self.dialect == "sqlite" else None
         self._checkpointer = Checkpointer(path) if path and path != ":memory:" else None
 

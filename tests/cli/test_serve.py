@@ -67,6 +67,7 @@ def served(db: Database, tmp_path: Path) -> Iterator[tuple[str, Database]]:
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(url, proc, timeout=30)
+        audit.attach(db, audit.load_or_create(tmp_path)[0])  # the node's keys, made at start
         yield url, db
     finally:
         stop(proc)

@@ -22,6 +22,7 @@ from rsn import audit, sharing
 from rsn.config import Settings
 from rsn.demo import ACCOUNTS_FILE, Account, data, prepare, scenario, selectors
 from rsn.errors import Conflict
+from rsn.node import open_database
 from rsn.observables import normalize
 from rsn.registry import ROLES, regionpacks, taxonomy, tokens
 from rsn.registry import service as registry
@@ -56,7 +57,7 @@ def _fresh(template: Path, data_dir: Path) -> Settings:
 def seeded(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
     settings = _fresh(sqlite_template, tmp_path_factory.mktemp("demo"))
     accounts = prepare(settings)
-    db = Database(settings.database_url)
+    db = open_database(settings)
     yield Seeded(settings, db, accounts)
     db.dispose()
 
@@ -251,6 +252,7 @@ def test_seeds_and_reuses_a_postgresql_node(db: Database, tmp_path: Path) -> Non
     accounts = prepare(settings, now=NOW)
     seeded = scenario.REPORTS + len(data.cast().awaiting_release)
     assert _count(db, Report) == seeded
+    audit.attach(db, audit.load_or_create(tmp_path)[0])
     assert audit.verify(db).ok
     assert prepare(settings, now=NOW) == accounts
     assert _count(db, Report) == seeded
