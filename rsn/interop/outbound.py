@@ -44,7 +44,7 @@ def items(
     query = visible_reports(principal, since=since)
     if report_ids is not None:
         query = query.where(Report.id.in_(list(report_ids)))
-    return build(session, list(session.scalars(query)), versions=versions)
+    return build(session, principal, list(session.scalars(query)), versions=versions)
 
 
 def stream(
@@ -62,18 +62,25 @@ def stream(
         reports = list(session.scalars(query))
         if not reports:
             return
-        yield from build(session, reports, versions=versions)
+        yield from build(session, principal, reports, versions=versions)
         last = reports[-1].seq
 
 
 def build(
-    session: Session, reports: Sequence[Report], *, versions: Versions = "all"
+    session: Session,
+    principal: Principal,
+    reports: Sequence[Report],
+    *,
+    versions: Versions = "all",
 ) -> list[ExportItem]:
-    """Export items for reports the caller has already found visible."""
+    """Export items for reports the caller has already found visible.
+
+    Of their versions, only those `principal` may read under their own marking.
+    """
     if not reports:
         return []
     ids = [r.id for r in reports]
-    snapshots = _versions(session, reports, versions)
+    snapshots = _versions(session, principal, reports, versions)
     kept = _kept(session, ids)
     originators = _originators(session, reports)
     return [
@@ -88,9 +95,12 @@ def build(
 
 
 def _versions(
-    session: Session, reports: Sequence[Report], versions: Versions
+    session: Session, principal: Principal, reports: Sequence[Report], versions: Versions
 ) -> dict[str, list[VersionOut]]:
-    query = select(ReportVersion).where(ReportVersion.report_id.in_([r.id for r in reports]))
+    query = select(ReportVersion).where(
+        ReportVersion.report_id.in_([r.id for r in reports]),
+        sharing.visible_version(principal, ReportVersion.item_id, ReportVersion.report_id),
+    )
     if versions == "last":
         query = query.where(ReportVersion.seq.in_([r.seq for r in reports]))
     found: dict[str, list[VersionOut]] = {r.id: [] for r in reports}

@@ -65,7 +65,13 @@ class Report(Shareable, Base):
 
 
 class ReportVersion(Base):
-    """A full snapshot per version, in commit order; TAXII paging and sync cursors read it."""
+    """A full snapshot per version, in commit order; TAXII paging and sync cursors read it.
+
+    Each version is an item of its own in `sharing_grants` (`item_id`), under the
+    keys of the marking it was written with: a version opens only to those who
+    could read it then and can read the report now (`rsn.sharing.visible_version`),
+    so widening a marking never discloses what earlier versions said.
+    """
 
     __tablename__ = "report_versions"
 
@@ -78,6 +84,9 @@ class ReportVersion(Base):
     modified: Mapped[datetime] = mapped_column(UTCDateTime)
     submitted_by: Mapped[str] = mapped_column(ForeignKey("users.id"))
     snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # Unindexed: grants are looked up by it, never versions; '' (a row not yet
+    # given grants) opens to no one.
+    item_id: Mapped[str] = mapped_column(String(36), server_default="")
 
 
 class PendingVersion(Base):

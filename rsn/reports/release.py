@@ -208,11 +208,10 @@ def _publish(session: Session, principal: Principal, report: Report, action: str
         modified=report.modified,
         submitted_by=report.originator_user_id,
     )
-    session.execute(
-        delete(ReportVersion).where(
-            ReportVersion.report_id == report.id, ReportVersion.version < report.version
-        )
-    )
+    drafted = ReportVersion.report_id == report.id, ReportVersion.version < report.version
+    gone = session.scalars(select(ReportVersion.item_id).where(*drafted))
+    sharing.set_grants(session, {item: frozenset() for item in gone}, fresh=False)
+    session.execute(delete(ReportVersion).where(*drafted))
     return report
 
 

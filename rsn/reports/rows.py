@@ -1,7 +1,8 @@
 """The rows a report version is made of, written with Core statements.
 
-A version is the report row plus what derives from it: the snapshot, the
-audience grants, the observables, the correlation index and the search
+A version is the report row plus what derives from it: the snapshot (with
+grants of its own, the same keys as the report's when written), the audience
+grants, the observables, the correlation index and the search
 document. Writing them as a handful of multi-row INSERTs (not ORM objects, not
 flush cycles) is what lets a node ingest thousands of reports a second.
 """
@@ -20,6 +21,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from rsn import fusion, sharing
 from rsn.reports import search
 from rsn.reports.models import Report, ReportObservable, ReportVersion
+from rsn.store import new_id
 from rsn.store.bulk import insert_plain
 
 COLUMNS = tuple(c.key for c in Report.__table__.columns)
@@ -102,7 +104,11 @@ def write_versions(
     search.index(session, [_document(v, fresh=fresh) for v in versions], fresh=fresh)
     if not fresh:
         _doc_ids_renewed(session, versions)
-    conn.execute(insert(ReportVersion), [_version_row(v, now) for v in versions])
+    version_rows = [_version_row(v, now) for v in versions]
+    sharing.set_grants(
+        session, {row["item_id"]: keys[row["report_id"]] for row in version_rows}, fresh=True
+    )
+    conn.execute(insert(ReportVersion), version_rows)
 
 
 def _keys(v: Version) -> frozenset[str]:
@@ -151,4 +157,5 @@ def _version_row(v: Version, now: datetime) -> dict[str, Any]:
         "modified": r["modified"],
         "submitted_by": v.submitted_by,
         "snapshot": snapshot(r, v.observables),
+        "item_id": new_id(),
     }

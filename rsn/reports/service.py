@@ -468,9 +468,12 @@ def revoke(session: Session, *, principal: Principal, report_id: str, reason: st
 
 
 def history(session: Session, *, principal: Principal, report_id: str) -> list[ReportVersion]:
-    """Every version, for whoever may read the current one."""
+    """The versions `principal` may read: under their own marking and the current one."""
     get(session, principal=principal, report_id=report_id)
-    query = select(ReportVersion).where(ReportVersion.report_id == report_id)
+    query = select(ReportVersion).where(
+        ReportVersion.report_id == report_id,
+        sharing.visible_version(principal, ReportVersion.item_id, ReportVersion.report_id),
+    )
     return list(session.scalars(query.order_by(ReportVersion.version)))
 
 

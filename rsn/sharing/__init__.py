@@ -26,6 +26,7 @@ from rsn.sharing.policy import (
     reader_keys,
     set_grants,
     visible,
+    visible_version,
 )
 from rsn.sharing.principal import for_user, from_token, may_change, may_file
 from rsn.sharing.release import (
@@ -76,4 +77,5 @@ __all__ = [
     "resolve_distributions",
     "set_grants",
     "visible",
+    "visible_version",
 ]

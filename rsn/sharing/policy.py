@@ -169,6 +169,18 @@ def visible(principal: Principal, item_id: SQLColumnExpression[str]) -> ColumnEl
     )
 
 
+def visible_version(
+    principal: Principal, version_id: SQLColumnExpression[str], item_id: SQLColumnExpression[str]
+) -> ColumnElement[bool]:
+    """SQL true for the versions of items `principal` may read under both markings.
+
+    A version keeps the keys of the marking it was written with: a reader needs
+    those and the item's current ones, so a wider marking later never opens
+    what was said under a narrower one, nor a narrower one later what was wide.
+    """
+    return and_(visible(principal, version_id), visible(principal, item_id))
+
+
 def _user_holds(key: str) -> ColumnElement[bool]:
     """SQL over users joined to organizations: true when the user holds `key`."""
     kind, _, ref = key.partition(":")

@@ -72,7 +72,7 @@ def blocks(session: Session, walk: Walk, after: Cursor, limit: int) -> Iterator[
     versions: outbound.Versions = "all" if walk.match.every_version else "last"
     while scanned < budget:
         reports = _reports(session, walk, from_seq, chunk)
-        items = outbound.build(session, reports, versions=versions)
+        items = outbound.build(session, walk.principal, reports, versions=versions)
         for report, item in zip(reports, items, strict=True):
             entries = _entries(item, walk.context, versions)
             yield Block(report.seq, filters.select(entries, walk.match), item)

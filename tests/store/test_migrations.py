@@ -14,7 +14,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 
 from rsn.reports import listing, service
-from rsn.reports.schemas import ReportCreate
+from rsn.reports.schemas import ReportCreate, ReportUpdate
 from rsn.sharing import Principal
 from rsn.store import Base, Database, upgrade
 from rsn.store.migrate import alembic_config, include_name
@@ -179,6 +179,43 @@ def test_0007_adds_report_status_and_the_release_setting_down_and_up(scratch_url
         with db.engine.connect() as conn:
             statuses = conn.execute(text("SELECT DISTINCT status FROM reports")).scalars()
             assert list(statuses) == ["published"]
+            ctx = MigrationContext.configure(conn, opts={"include_name": include_name})
+            assert compare_metadata(ctx, Base.metadata) == []
+    finally:
+        db.dispose()
+
+
+def _versions_read(db: Database, principal: Principal, report_id: str) -> list[int]:
+    with db.session() as s:
+        return [v.version for v in service.history(s, principal=principal, report_id=report_id)]
+
+
+def test_0008_gives_stored_versions_the_grants_of_their_own_marking(scratch_url: str) -> None:
+    """Versions stored before 0008 open, after it, only under the marking they were written with."""
+    upgrade(scratch_url)
+    db = Database(scratch_url)
+    try:
+        people = bimstec_world(db).people
+        author = people["bd.analyst"].principal
+        red = {"users": ["in.analyst"]}
+        with db.session(write=True) as s:
+            data = ReportCreate.model_validate(report_payload(tlp="red", distribution=red))
+            report_id = service.create(s, principal=author, data=data)
+            wider = ReportUpdate.model_validate({"tlp": "green", "distribution": {}})
+            service.update_report(s, principal=author, report_id=report_id, data=wider)
+    finally:
+        db.dispose()
+
+    command.downgrade(alembic_config(scratch_url), "0007")
+    assert "item_id" not in _schema(scratch_url, "report_versions")
+
+    upgrade(scratch_url)
+    db = Database(scratch_url)
+    try:
+        assert _versions_read(db, people["bd.police"].principal, report_id) == [2]
+        assert _versions_read(db, people["in.analyst"].principal, report_id) == [1, 2]
+        assert _versions_read(db, author, report_id) == [1, 2]
+        with db.engine.connect() as conn:
             ctx = MigrationContext.configure(conn, opts={"include_name": include_name})
             assert compare_metadata(ctx, Base.metadata) == []
     finally:

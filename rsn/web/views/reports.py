@@ -28,7 +28,7 @@ from rsn.observables import OBSERVABLE_LABELS, OBSERVABLE_TYPES
 from rsn.registry import Taxonomy, catalog
 from rsn.registry import service as registry
 from rsn.reports import listing, present, service
-from rsn.reports.models import Report
+from rsn.reports.models import Report, ReportVersion
 from rsn.reports.schemas import CONTROL, Observable
 from rsn.reports.service import Loaded
 from rsn.sharing import Principal
@@ -407,9 +407,8 @@ def _report_context(session: Session, principal: Principal, item: Loaded) -> dic
     r = item.report
     versions = service.history(session, principal=principal, report_id=r.id)
     names = service.usernames(session, {v.submitted_by for v in versions})
-    snapshots = [v.snapshot for v in versions]
     history = [
-        (v, names.get(v.submitted_by, ""), changes(snapshots[i - 1], v.snapshot) if i else [])
+        (v, names.get(v.submitted_by, ""), *_against(versions[i - 1] if i else None, v))
         for i, v in enumerate(versions)
     ]
     matches = item.correlations.matches if item.correlations else []
@@ -435,6 +434,18 @@ def _others(session: Session, principal: Principal, ids: list[str]) -> dict[str,
         except NotFound:
             continue  # not (or no longer) visible: the link stays, the details do not
     return found
+
+
+def _against(
+    before: ReportVersion | None, version: ReportVersion
+) -> tuple[list[tuple[str, str, str]], bool]:
+    """What a version changed since the last one the reader may read, and whether one is hidden.
+
+    A version the reader may not read gives none of its text to a diff: the
+    change is shown from the last readable version, or not at all.
+    """
+    hidden = version.version > (before.version if before else 0) + 1
+    return (changes(before.snapshot, version.snapshot) if before else []), hidden
 
 
 def changes(before: dict[str, Any], after: dict[str, Any]) -> list[tuple[str, str, str]]:
