@@ -190,8 +190,8 @@ def _versions_read(db: Database, principal: Principal, report_id: str) -> list[i
         return [v.version for v in service.history(s, principal=principal, report_id=report_id)]
 
 
-def test_0008_gives_stored_versions_the_grants_of_their_own_marking(scratch_url: str) -> None:
-    """Versions stored before 0008 open, after it, only under the marking they were written with."""
+def test_0009_gives_stored_versions_the_grants_of_their_own_marking(scratch_url: str) -> None:
+    """Versions stored before 0009 open, after it, only under the marking they were written with."""
     upgrade(scratch_url)
     db = Database(scratch_url)
     try:
@@ -206,7 +206,7 @@ def test_0008_gives_stored_versions_the_grants_of_their_own_marking(scratch_url:
     finally:
         db.dispose()
 
-    command.downgrade(alembic_config(scratch_url), "0007")
+    command.downgrade(alembic_config(scratch_url), "0008")
     assert "item_id" not in _schema(scratch_url, "report_versions")
 
     upgrade(scratch_url)

@@ -1,7 +1,7 @@
 """version grants: each report version opens only under its own marking
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-07 12:00:00
 
 Every stored version gets an id in `sharing_grants` and the audience keys of the
@@ -22,8 +22,8 @@ from alembic import op
 from rsn.sharing.policy import Distribution
 from rsn.sharing.release import keys_for
 
-revision = "0008"
-down_revision = "0007"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
