@@ -133,15 +133,16 @@ def envelope(report_id: str, *, title: str, modified: str, marking: str = "green
 def taxii_post(api: Api, world: World, who: str, body: Any) -> Any:
     headers = {**ACCEPT, "Content-Type": TAXII_21}
     answer = api.post(
-        f"{MAIN}/objects/", as_=world.people[who], content=json.dumps(body).encode(), headers=headers
+        f"{MAIN}/objects/",
+        as_=world.people[who],
+        content=json.dumps(body).encode(),
+        headers=headers,
     )
     assert answer.status_code == 202, answer.text
     return answer.json()
 
 
-def test_a_taxii_post_answers_alike_for_a_hidden_id_and_a_free_one(
-    api: Api, world: World
-) -> None:
+def test_a_taxii_post_answers_alike_for_a_hidden_id_and_a_free_one(api: Api, world: World) -> None:
     hidden = hidden_report(api, world)
     free = str(uuid.uuid4())
     answers = []
