@@ -187,7 +187,7 @@ def test_0007_adds_report_status_and_the_release_setting_down_and_up(scratch_url
         db.dispose()
 
 
-def test_0008_keys_report_links_by_the_importing_organization_down_and_up(
+def test_0009_keys_report_links_by_the_importing_organization_down_and_up(
     scratch_url: str,
 ) -> None:
     """Links made before the key had an organization belong to their report's: re-import is kept."""

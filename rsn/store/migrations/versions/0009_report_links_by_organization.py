@@ -1,6 +1,6 @@
 """report links keyed by the importing organization
 
-Revision ID: 0008
+Revision ID: 0009
 Revises: 0007
 Create Date: 2026-12-07 12:00:00
 
@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008"
-down_revision = "0007"
+revision = "0009"
+down_revision = "0007"  # main has 0008 (audit MACs): on merge this becomes "0008"
 branch_labels = None
 depends_on = None
 
