@@ -1,14 +1,22 @@
 """Storing what a parser read: one path for every format, the CLI, the API and TAXII.
 
-An import is an upsert keyed by (source, external id) among the reports the
-importer may read. A key whose holder is hidden from the importer is treated as
-unseen: the importer gets a report of its own (with a new local id if the
-incoming id is taken), so an import never confirms nor overwrites what its
-importer may not see. Versions the node already holds (same or older
-`modified`) are skipped, so importing the same file twice changes nothing.
-A report this node exported itself comes back "unchanged" only when the node's
-MAC proves each of its versions and the importer may read it (`provenance`);
-otherwise it is one more unseen key.
+An import is an upsert keyed by (importing organization, source, external id)
+among the reports the importer may read. The source and external id are what
+the file claims, which anyone can write: keyed by them alone, whoever imported
+an item first would own it for everyone (a forged copy dated 2099 made every
+later import of the genuine item "unchanged"). So each organization keeps its
+own copy, and correlation links the copies through their observables.
+
+A foreign report always gets a fresh local id, never the one its file names:
+keeping a free id and replacing a taken one told the importer whether a report
+it may not see held that id. The file's id is kept as the external id, for
+re-import. A key whose holder is hidden from the importer is treated as unseen,
+so an import never confirms nor overwrites what its importer may not see.
+Versions the node already holds (same or older `modified`) are skipped, so
+importing the same file twice changes nothing. A report this node exported
+itself comes back "unchanged", under its own id, only when the node's MAC
+proves each of its versions and the importer may read it (`provenance`);
+otherwise it is one more foreign report.
 """
 
 from __future__ import annotations
@@ -17,7 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, tuple_
 from sqlalchemy.orm import Session
 
 from rsn import sharing
@@ -153,42 +161,36 @@ def _key(item: Incoming) -> tuple[str, str] | None:
 def _held(
     session: Session, principal: Principal, items: Sequence[Incoming]
 ) -> dict[tuple[str, str] | None, str]:
-    """Keys already imported into a report this importer may read."""
+    """Keys the importer's organization imported already, into a report the importer may read."""
     keys = {k for k in (_key(i) for i in items) if k is not None}
     if not keys:
         return {}
     query = (
         select(ReportLink.source, ReportLink.external_id, ReportLink.report_id)
         .where(
-            ReportLink.external_id.in_({k[1] for k in keys}),
+            ReportLink.org_id == principal.organization_id,
+            tuple_(ReportLink.source, ReportLink.external_id).in_(keys),
             sharing.visible(principal, ReportLink.report_id),
         )
         .order_by(ReportLink.report_id)
     )
     found: dict[tuple[str, str] | None, str] = {}
     for source, external_id, report_id in session.execute(query):
-        if (source, external_id) in keys:
-            found.setdefault((source, external_id), report_id)
+        found.setdefault((source, external_id), report_id)
     return found
 
 
 def _create(
     session: Session, principal: Principal, items: list[Incoming], summary: Summary
 ) -> dict[int, str]:
-    """New reports as version 1 in bulk, then their later versions one by one."""
+    """New reports, each with a fresh id, as version 1 in bulk, then later versions one by one."""
     if not items:
         return {}
-    taken = _taken_ids(session, [i.preferred_id for i in items if i.preferred_id])
-    filings = []
-    for item in items:
-        wanted = item.preferred_id
-        report_id = wanted if wanted and wanted not in taken else None
-        if wanted:
-            taken.add(wanted)
-        filings.append(_filing(principal, item, item.versions[0], report_id))
+    filings = [_filing(principal, item, item.versions[0], None) for item in items]
     ids = service.create_many(session, filings)
+    org_id = principal.organization_id
     links = [
-        {"source": i.source, "external_id": i.external_id, "report_id": rid}
+        {"org_id": org_id, "source": i.source, "external_id": i.external_id, "report_id": rid}
         for i, rid in zip(items, ids, strict=True)
         if i.external_id is not None
     ]
@@ -212,13 +214,6 @@ def _update(
     newer = [v for v in item.versions if _newer(session, report, v)]
     if not newer:
         summary.unchanged += 1
-        return
-    if not sharing.may_change(principal, originator_org_id=report.originator_org_id):
-        summary.unchanged += 1
-        summary.warnings.append(
-            f"{item.where}: report {report_id} was imported by another organization; "
-            "its newer version was not applied."
-        )
         return
     for version in newer:
         _append(session, principal, report_id, item, version)
@@ -276,13 +271,6 @@ def _filing(
         revoked_reason=v.revoked_reason if v.revoked else None,
         revoked_at=revoked_at,
     )
-
-
-def _taken_ids(session: Session, ids: list[str]) -> set[str]:
-    """Ids in use by any report, visible or not: those are never reused."""
-    if not ids:
-        return set()
-    return set(session.scalars(select(Report.id).where(Report.id.in_(ids))))
 
 
 def _keep(

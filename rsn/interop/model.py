@@ -64,7 +64,7 @@ class Incoming:
     where: str
     versions: list[IncomingVersion]
     source_identity: str | None = None
-    preferred_id: str | None = None  # a local id to keep if free (STIX round trip)
+    preferred_id: str | None = None  # the local id it claims: kept only for a sealed own export
     kept: list[dict[str, Any]] = field(default_factory=list)  # objects kept as they came
     seals: list[Seal] = field(default_factory=list)  # one per sealed version, as read
     notes: list[str] = field(default_factory=list)  # what the parser filled in, for the summary

@@ -11,15 +11,20 @@ from rsn.store import Base
 
 
 class ReportLink(Base):
-    """An imported report's key at its source: (source, external id) -> local report.
+    """An imported report's key: (importing organization, source, external id) -> local report.
 
-    Several local reports may share a key: when the first holder is hidden from a
-    later importer, that importer gets a report of its own (so an id collision
-    neither confirms nor overwrites what it may not see).
+    The source and external id are what the file claims, which anyone can write,
+    so each organization keeps its own copy of an item: an import never merges
+    into another organization's report on the strength of the file. Several
+    local reports may still share a key within one organization: when the first
+    holder is hidden from a later importer (a colleague's `red`), that importer
+    gets a report of its own (so a collision neither confirms nor overwrites
+    what it may not see).
     """
 
     __tablename__ = "report_links"
 
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), primary_key=True)
     source: Mapped[str] = mapped_column(String(300), primary_key=True)
     external_id: Mapped[str] = mapped_column(String(300), primary_key=True)
     report_id: Mapped[str] = mapped_column(

@@ -11,7 +11,7 @@ until every reference is known: a 100,000-object bundle takes about 170 MB.
 Each `report` id becomes one `Incoming`: its object versions sorted by
 `modified` (one version per distinct `modified`), source = its
 `created_by_ref` (else "stix:unattributed"), external_id = the STIX id,
-preferred_id = the UUID of the id (so ids survive a round trip when free).
+preferred_id = the UUID of the id (the id a sealed export of this node keeps).
 
 - A version carrying RSN's report extension is read from it field for field;
   observables come from `observable_refs` in order. Its originator identity,

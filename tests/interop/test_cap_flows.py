@@ -57,7 +57,7 @@ def test_end_to_end_a_shared_warning_exports_and_imports_with_its_fields(world: 
         importer = world.people["in.analyst"].principal
         summary = ingest.store(s, principal=importer, items=parse(document))
         [copy] = summary.report_ids
-        assert copy != rid  # the id is taken on this node: the import gets its own
+        assert copy != rid  # a foreign report always gets a local id of its own
         back = service.get(s, principal=importer, report_id=copy)
         original = service.get(s, principal=importer, report_id=rid)
         for name in ("title", "category", "description", "occurred_at", "country", "severity"):

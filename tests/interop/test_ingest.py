@@ -58,14 +58,15 @@ def test_keeps_source_times_versions_and_identity(world: World) -> None:
         preferred=rid,
     )
     summary = run(world, "in.analyst", item)
-    assert (summary.created, summary.versions_added, summary.report_ids) == (1, 2, [rid])
+    [local] = summary.report_ids
+    assert (summary.created, summary.versions_added, local != rid) == (1, 2, True)  # never its id
     with world.db.session() as s:
         reader = world.people["in.analyst"].principal
-        report = service.get(s, principal=reader, report_id=rid)
+        report = service.get(s, principal=reader, report_id=local)
         assert (report.title, report.version, report.source_identity) == ("second", 2, "Feed")
         assert report.created == T0 and report.modified == T0 + timedelta(hours=1)
         assert report.originator_org_id == world.orgs["in-cert"].id
-        history = service.history(s, principal=reader, report_id=rid)
+        history = service.history(s, principal=reader, report_id=local)
         assert [h.snapshot["title"] for h in history] == ["first", "second"]
 
 
@@ -84,16 +85,20 @@ def test_hidden_holder_of_an_id_is_neither_confirmed_nor_overwritten(world: Worl
     secret = incoming(
         "report--" + rid, version(T0, title="secret", tlp="red", distribution={}), preferred=rid
     )
-    run(world, "bd.analyst", secret)
-    guess = incoming("report--" + rid, version(T0, title="guess"), preferred=rid)
-    summary = run(world, "mm.analyst", guess)
-    assert summary.created == 1 and summary.report_ids[0] != rid
+    [held] = run(world, "bd.analyst", secret).report_ids
+    copies = []
+    for who in ("mm.analyst", "bd.duty"):  # another organization; a colleague the RED excludes
+        guess = incoming("report--" + rid, version(T0, title="guess"), preferred=held)
+        summary = run(world, who, guess)
+        assert summary.created == 1
+        copies += summary.report_ids
+    assert not {rid, held} & set(copies) and len(set(copies)) == 2
     with world.db.session() as s:
-        assert s.get(Report, rid).title == "secret"  # type: ignore[union-attr]
+        assert s.get(Report, held).title == "secret"  # type: ignore[union-attr]
         links = s.scalars(
             select(ReportLink.report_id).where(ReportLink.external_id.like("%" + rid))
         )
-        assert len(list(links)) == 2
+        assert len(list(links)) == 3
 
 
 def test_one_bad_object_stores_nothing(world: World) -> None:

@@ -573,7 +573,7 @@ def test_stored_reports_export_for_misp_and_come_back_equal(world: World) -> Non
     with world.db.session() as s:
         reader = world.people["in.analyst"].principal
         back = {i.report_id: i.current for i in outbound.items(s, principal=reader)}
-    assert copy != rid  # the id was taken, so the importer got a report of its own
+    assert copy != rid  # a foreign report always gets a local id of its own
     assert {k: back[copy][k] for k in FIELDS} == {k: exported.current[k] for k in FIELDS}
 
 
@@ -594,10 +594,11 @@ def test_public_events_import_through_the_node_and_export_again(world: World) ->
         out = io.BytesIO()
         assert flows.export_stream(s, principal=analyst, out=out, format="misp") == len(SAMPLES)
     again = {e["uuid"]: e for e in events(out.getvalue())}
-    for path in SAMPLES:
+    for path, local_id in zip(SAMPLES, ids, strict=True):
         source = json.loads(path.read_bytes())
         before = source.get("Event", source)
-        after = again[before["uuid"]]
+        after = again[local_id]  # a foreign event gets a local id, never its own uuid
+        assert after["uuid"] != before["uuid"]
         pairs = {(a["type"], a["value"]) for a in after["Attribute"]}
         assert {(a["type"], a["value"]) for a in before.get("Attribute", [])} <= pairs
         assert [o["uuid"] for o in before.get("Object", [])] == [o["uuid"] for o in after["Object"]]

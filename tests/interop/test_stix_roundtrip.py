@@ -1,5 +1,8 @@
 """A report exported as STIX 2.1 and imported into a fresh store is the same report.
 
+The same but for its id: a foreign report always gets a fresh local id, so that
+an import never tells whether a report holds the id its file names.
+
 The fresh store is the same database with the same registry: the originator's
 transaction (file the report, edit it, revoke it, export it) is rolled back
 before the importer, of another organization, imports the bundle.
@@ -195,4 +198,5 @@ def test_export_then_import_gives_the_same_report(
     imported = import_as(world, raw, "in.analyst")
     assert original.pop("source_identity") is None
     assert imported.pop("source_identity") == "BD-CERT"  # the originator's organization
+    assert imported.pop("id") != original.pop("id")  # a copy of the importer's own
     assert imported == original

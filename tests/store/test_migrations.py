@@ -13,6 +13,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 
+from rsn.interop import ingest
+from rsn.interop.model import Incoming, IncomingVersion, report_data
 from rsn.reports import listing, service
 from rsn.reports.schemas import ReportCreate, ReportUpdate
 from rsn.sharing import Principal
@@ -218,5 +220,42 @@ def test_0009_gives_stored_versions_the_grants_of_their_own_marking(scratch_url:
         with db.engine.connect() as conn:
             ctx = MigrationContext.configure(conn, opts={"include_name": include_name})
             assert compare_metadata(ctx, Base.metadata) == []
+    finally:
+        db.dispose()
+
+
+def test_0010_keys_report_links_by_the_importing_organization_down_and_up(
+    scratch_url: str,
+) -> None:
+    """Links made before the key had an organization belong to their report's: re-import is kept."""
+
+    def tip() -> Incoming:
+        data = report_data("objects[0]", report_payload())
+        return Incoming("identity--feed", "report--tip", "objects[0]", [IncomingVersion(data)])
+
+    upgrade(scratch_url)
+    db = Database(scratch_url)
+    try:
+        world = bimstec_world(db)
+        importer = world.people["in.analyst"].principal
+        with db.session(write=True) as s:
+            [report_id] = ingest.store(s, principal=importer, items=[tip()]).report_ids
+    finally:
+        db.dispose()
+
+    command.downgrade(alembic_config(scratch_url), "0009")
+    assert "org_id" not in _schema(scratch_url, "report_links")
+
+    upgrade(scratch_url)
+    db = Database(scratch_url)
+    try:
+        with db.engine.connect() as conn:
+            links = conn.execute(text("SELECT org_id, report_id FROM report_links")).all()
+            assert [tuple(link) for link in links] == [(world.orgs["in-cert"].id, report_id)]
+            ctx = MigrationContext.configure(conn, opts={"include_name": include_name})
+            assert compare_metadata(ctx, Base.metadata) == []
+        with db.session(write=True) as s:
+            again = ingest.store(s, principal=importer, items=[tip()])
+        assert (again.created, again.unchanged, again.report_ids) == (0, 1, [report_id])
     finally:
         db.dispose()

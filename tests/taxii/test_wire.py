@@ -26,7 +26,7 @@ from rsn.store import Database
 from rsn.taxii import MAIN_COLLECTION
 from tests.factories import Person, World
 from tests.taxii.helpers import file, group_id, observables, taxii_world
-from tests.taxii.test_post import GREEN_REPORT, UNMARKED_REPORT, feed_envelope
+from tests.taxii.test_post import GREEN_REPORT, feed_envelope
 
 pytestmark = pytest.mark.slow
 
@@ -162,9 +162,12 @@ def test_a_posted_envelope_reaches_the_right_readers(served: Served) -> None:
     duty = {o["id"] for o in everything(served.main("bd.duty"), 20) if o["type"] == "report"}
     police = {o["id"] for o in everything(served.main("bd.police"), 20) if o["type"] == "report"}
     assert len(duty) == 2 and len(police) == 1
-    assert served.main("bd.police").get_object(GREEN_REPORT)["objects"][0]["id"] == GREEN_REPORT
+    [green], [unmarked] = police, duty - police
+    assert GREEN_REPORT not in duty  # a posted report is stored under a local id of its own
+    found = served.main("bd.police").get_object(green)["objects"][0]
+    assert (found["id"], found["name"]) == (green, "Boarding off Paradip")
     with pytest.raises(requests.HTTPError) as hidden:
-        served.main("bd.police").get_object(UNMARKED_REPORT)
+        served.main("bd.police").get_object(unmarked)
     assert hidden.value.response is not None and hidden.value.response.status_code == 404
 
 
