@@ -173,7 +173,8 @@ def sharing_groups(node: NodeDep, _: PrincipalDep) -> list[SharingGroupRead]:
 
 
 def _not_observer(principal: PrincipalDep) -> None:
-    if principal.role == "observer":
+    """Who may read the directory: the audience endpoint answers names too, so it asks the same."""
+    if not sharing.may_read_directory(principal):
         raise Forbidden("Observers have no use for the user directory and may not read it.")
 
 
@@ -206,7 +207,9 @@ def taxonomy(node: NodeDep, _: PrincipalDep) -> TaxonomyRead:
     )
 
 
-@router.post("/sharing/audience", response_model=AudienceRead)
+@router.post(
+    "/sharing/audience", response_model=AudienceRead, dependencies=[Depends(_not_observer)]
+)
 def audience(query: AudienceQuery, node: NodeDep, principal: PrincipalDep) -> AudienceRead:
     """Who would read an item marked and distributed so, if the caller filed it now."""
     with node.db.session() as session:
