@@ -14,7 +14,7 @@ from rsn.api.deps import NodeDep, PrincipalDep
 from rsn.errors import BadRequest, ValidationError
 from rsn.interop import flows, formats
 from rsn.node import Node
-from rsn.reports.schemas import in_utc_range
+from rsn.reports.schemas import utc_param
 from rsn.sharing import Principal
 
 router = APIRouter(prefix="/api/v1", tags=["exchange"])
@@ -95,9 +95,7 @@ async def export_file(
 ) -> StreamingResponse:
     """Everything the caller may read, in one format: never more, node-admins included."""
     fmt = formats.get(format)
-    if since is not None and since.tzinfo is None:
-        raise ValidationError.field("since", "needs an offset, e.g. '2026-11-01T00:00:00Z'.")
-    after = None if since is None else in_utc_range(since)
+    after = None if since is None else utc_param("since", since)
     spool = await run_in_threadpool(_export, node, principal, fmt.name, after)
     node.chainer.poke()
     name = f"rsn-export{fmt.suffix}"
