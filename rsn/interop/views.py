@@ -11,13 +11,14 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from rsn.api.deps import NodeDep, PrincipalDep
+from rsn.api.jsonbody import JSONRoute
 from rsn.errors import BadRequest, ValidationError
 from rsn.interop import flows, formats
 from rsn.node import Node
 from rsn.reports.schemas import utc_param
 from rsn.sharing import Principal
 
-router = APIRouter(prefix="/api/v1", tags=["exchange"])
+router = APIRouter(prefix="/api/v1", tags=["exchange"], route_class=JSONRoute)
 
 MAX_UPLOAD = 512 * 1024 * 1024  # bytes; larger files go through `rsn import`
 SPOOL = 8 * 1024 * 1024  # bytes kept in memory before an upload or export spills to disk

@@ -9,11 +9,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from rsn import sharing
 from rsn.api.deps import NodeDep, PrincipalDep
+from rsn.api.jsonbody import JSONRoute
 from rsn.errors import Forbidden
 from rsn.registry import catalog, service
 from rsn.reports.schemas import DistributionIn, Tlp
 
-router = APIRouter(prefix="/api/v1", tags=["registry"])
+router = APIRouter(prefix="/api/v1", tags=["registry"], route_class=JSONRoute)
 
 
 class MemberStateRead(BaseModel):

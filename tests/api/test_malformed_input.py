@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,7 @@ from argon2 import PasswordHasher
 
 from rsn.registry import service as registry
 from rsn.store import Database
-from tests.factories import api_for, bimstec_world
+from tests.factories import api_for, bimstec_world, report_payload
 from tests.taxii.helpers import ACCEPT, MAIN
 from tests.web.webclient import WebClient
 
@@ -41,3 +42,20 @@ def test_times_past_the_last_utc_instant_are_refused_by_name(
     web.sign_in("bd.web", "correct horse battery staple")
     page = web.get("/exchange/export", params={"format": "csv", "since": PAST_THE_END})
     assert page.status_code == 422 and "outside the range of UTC times" in page.text
+
+
+def test_a_number_too_long_for_python_is_named(db: Database, tmp_path: Path) -> None:
+    """Past 4,300 digits Python refuses the conversion; the answer still names the field."""
+    w = bimstec_world(db)
+    body = json.dumps(report_payload(confidence=0)).replace(
+        '"confidence": 0', '"confidence": ' + "7" * 5000
+    )
+    answer = api_for(db, tmp_path).post(
+        "/api/v1/reports",
+        content=body,
+        headers={"Content-Type": "application/json"},
+        as_=w.people["bd.analyst"],
+    )
+    assert answer.status_code == 422, answer.text
+    assert [e["field"] for e in answer.json()["errors"]] == ["confidence"]
+    assert "5,000 digits" in answer.text
