@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from rsn import sharing
 from rsn.api.deps import NodeDep, TaxiiPrincipalDep
 from rsn.errors import Forbidden, NotFound, ValidationError
-from rsn.interop import outbound
+from rsn.interop import outbound, surrogates
 from rsn.interop.model import ExportContext, ExportItem
 from rsn.node import Node
 from rsn.sharing import Principal
@@ -293,6 +293,7 @@ def _add(node: Node, caller: Principal, collection_id: str, objects: list[Any]) 
             "analysts and duty officers add to the main collection."
         )
     try:
+        surrogates.refuse_in_objects(objects)
         with node.db.session(write=True) as session:
             summary = service.store_objects(
                 session, principal=caller, objects=objects, node_name=node.settings.node_name
