@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from rsn import __version__, web
 from rsn.api import errors, routes
+from rsn.api.headers import SecurityHeaders
 from rsn.node import Node
 
 
@@ -42,4 +43,5 @@ def create_app(node: Node) -> FastAPI:
     app.add_exception_handler(web.SignInNeeded, web.to_sign_in)
     routes.mount(app)
     web.mount(app)
+    app.add_middleware(SecurityHeaders)
     return app

@@ -19,6 +19,7 @@ from rsn.errors import RSNError, ValidationError
 from rsn.interop import flows, formats
 from rsn.node import open_database
 from rsn.registry import service as registry
+from rsn.reports.schemas import utc_param
 from rsn.store import Database
 
 taxii_app = typer.Typer(help="TAXII 2.1: pull from other servers.", no_args_is_help=True)
@@ -60,7 +61,7 @@ def _since(value: str | None) -> datetime | None:
         raise ValidationError.field("--since", f"'{value}' is not an RFC 3339 time.") from None
     if parsed.tzinfo is None:
         raise ValidationError.field("--since", f"'{value}' needs an offset, e.g. 'Z'.")
-    return parsed
+    return utc_param("--since", parsed)
 
 
 def import_file(

@@ -8,11 +8,12 @@ from fastapi import APIRouter, Query
 
 from rsn import audit
 from rsn.api.deps import NodeDep, PrincipalDep
+from rsn.api.jsonbody import JSONRoute
 from rsn.fusion import sightings
 from rsn.fusion.schemas import ObservablePage, ObservableReport, OrganizationCount, StateCount
 from rsn.reports.listing import MAX_PAGE
 
-router = APIRouter(prefix="/api/v1/observables", tags=["observables"])
+router = APIRouter(prefix="/api/v1/observables", tags=["observables"], route_class=JSONRoute)
 
 
 @router.get("", response_model=ObservablePage)

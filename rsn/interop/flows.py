@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from rsn import audit
 from rsn.errors import ValidationError
-from rsn.interop import formats, ingest, outbound, provenance
+from rsn.interop import formats, ingest, outbound, provenance, surrogates
 from rsn.interop.formats import Format
 from rsn.interop.model import ExportContext, ExportItem, ImportContext
 from rsn.registry import catalog
@@ -80,6 +80,8 @@ def import_stream(
         categories=catalog.category_ids(session),
         node_name=node_name,
     )
+    if "json" in fmt.media_type:
+        surrogates.refuse_in_stream(stream)
     parsed = fmt.load().parse(Counted(stream, progress), context)
     try:
         with _no_cycle_collection():

@@ -11,13 +11,14 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from rsn.api.deps import NodeDep, PrincipalDep
+from rsn.api.jsonbody import JSONRoute
 from rsn.errors import TooLarge, ValidationError
 from rsn.interop import flows, formats, limits
 from rsn.node import Node
-from rsn.reports.schemas import in_utc_range
+from rsn.reports.schemas import utc_param
 from rsn.sharing import Principal
 
-router = APIRouter(prefix="/api/v1", tags=["exchange"])
+router = APIRouter(prefix="/api/v1", tags=["exchange"], route_class=JSONRoute)
 
 SPOOL = 8 * 1024 * 1024  # bytes kept in memory before an upload or export spills to disk
 CHUNK = 1024 * 1024
@@ -96,9 +97,7 @@ async def export_file(
 ) -> StreamingResponse:
     """Everything the caller may read, in one format: never more, node-admins included."""
     fmt = formats.get(format)
-    if since is not None and since.tzinfo is None:
-        raise ValidationError.field("since", "needs an offset, e.g. '2026-11-01T00:00:00Z'.")
-    after = None if since is None else in_utc_range(since)
+    after = None if since is None else utc_param("since", since)
     spool = await run_in_threadpool(_export, node, principal, fmt.name, after)
     node.chainer.poke()
     name = f"rsn-export{fmt.suffix}"

@@ -9,11 +9,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from rsn import sharing
 from rsn.api.deps import NodeDep, PrincipalDep
+from rsn.api.jsonbody import JSONRoute
 from rsn.errors import Forbidden
 from rsn.registry import catalog, service
 from rsn.reports.schemas import DistributionIn, Tlp
 
-router = APIRouter(prefix="/api/v1", tags=["registry"])
+router = APIRouter(prefix="/api/v1", tags=["registry"], route_class=JSONRoute)
 
 
 class MemberStateRead(BaseModel):
@@ -173,7 +174,8 @@ def sharing_groups(node: NodeDep, _: PrincipalDep) -> list[SharingGroupRead]:
 
 
 def _not_observer(principal: PrincipalDep) -> None:
-    if principal.role == "observer":
+    """Who may read the directory: the audience endpoint answers names too, so it asks the same."""
+    if not sharing.may_read_directory(principal):
         raise Forbidden("Observers have no use for the user directory and may not read it.")
 
 
@@ -206,7 +208,9 @@ def taxonomy(node: NodeDep, _: PrincipalDep) -> TaxonomyRead:
     )
 
 
-@router.post("/sharing/audience", response_model=AudienceRead)
+@router.post(
+    "/sharing/audience", response_model=AudienceRead, dependencies=[Depends(_not_observer)]
+)
 def audience(query: AudienceQuery, node: NodeDep, principal: PrincipalDep) -> AudienceRead:
     """Who would read an item marked and distributed so, if the caller filed it now."""
     with node.db.session() as session:

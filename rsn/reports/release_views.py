@@ -5,11 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from rsn.api.deps import NodeDep, PrincipalDep
+from rsn.api.jsonbody import JSONRoute
 from rsn.reports import release
 from rsn.reports.schemas import QueuedRead, Refusal, ReportRead
 from rsn.reports.views import _read_one
 
-router = APIRouter(prefix="/api/v1", tags=["release"])
+router = APIRouter(prefix="/api/v1", tags=["release"], route_class=JSONRoute)
 
 
 @router.get("/releases", response_model=list[QueuedRead])

@@ -65,6 +65,17 @@ def in_utc_range(value: datetime) -> datetime:
     return utc.replace(microsecond=utc.microsecond // 1000 * 1000)
 
 
+def utc_param(name: str, value: datetime) -> datetime:
+    """A time a caller gave as a parameter, in UTC; one that has no UTC time is a 422 naming
+    the parameter, not a 500 from deep in a query (9999-12-31T23:59:59-23:59 overflows)."""
+    if value.tzinfo is None:
+        raise ValidationError.field(name, f"'{value.isoformat()}' needs a UTC offset (RFC 3339).")
+    try:
+        return in_utc_range(value)
+    except ValueError as exc:
+        raise ValidationError.field(name, f"{exc}.") from None
+
+
 # Every text a client sends: a real string, without control characters.
 Text = Annotated[StrictStr, AfterValidator(no_control)]
 

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from rsn import audit
 from rsn.api.deps import NodeDep, PrincipalDep
+from rsn.api.jsonbody import JSONRoute
 from rsn.errors import Conflict, ValidationError
 from rsn.node import Node
 from rsn.reports import listing, present, service
@@ -29,7 +30,7 @@ from rsn.reports.schemas import (
 )
 from rsn.sharing import Principal
 
-router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
+router = APIRouter(prefix="/api/v1/reports", tags=["reports"], route_class=JSONRoute)
 
 
 def _disclose(node: Node, principal: Principal, ids: list[str], action: str) -> None:

@@ -28,7 +28,13 @@ from rsn.sharing.policy import (
     visible,
     visible_version,
 )
-from rsn.sharing.principal import for_user, from_token, may_change, may_file
+from rsn.sharing.principal import (
+    for_user,
+    from_token,
+    may_change,
+    may_file,
+    may_read_directory,
+)
 from rsn.sharing.release import (
     DRAFT,
     PENDING,
@@ -69,6 +75,7 @@ __all__ = [
     "keys_for",
     "may_change",
     "may_file",
+    "may_read_directory",
     "needs_release",
     "public_reader",
     "reader_keys",

@@ -51,6 +51,12 @@ def may_file(principal: Principal) -> bool:
     return principal.role in EDITOR_ROLES
 
 
+def may_read_directory(principal: Principal) -> bool:
+    """Observers have no one to name as a reader, so they learn no names: not from the user
+    list, nor from asking who a distribution would reach."""
+    return principal.role != "observer"
+
+
 def may_change(principal: Principal, *, originator_org_id: str) -> bool:
     """Analysts and duty officers of the originating organization edit and revoke."""
     return principal.organization_id == originator_org_id and principal.role in EDITOR_ROLES

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from rsn.errors import ValidationError
+from rsn.reports.schemas import utc_param
 from rsn.taxii.schemas import taxii_time
 
 VERSION_WORDS = frozenset({"first", "last", "all"})
@@ -92,7 +93,7 @@ def parse_time(name: str, value: str) -> datetime:
         raise ValidationError.field(
             name, f"'{value[:80]}' is not an RFC 3339 timestamp with an offset (such as Z)."
         )
-    return when.astimezone(UTC)
+    return utc_param(name, when)
 
 
 def listed(value: str | None) -> frozenset[str]:

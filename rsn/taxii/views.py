@@ -7,6 +7,7 @@ answers errors as TAXII error messages (see `rsn.api.errors`).
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Annotated, Any
@@ -17,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from rsn import sharing
 from rsn.api.deps import NodeDep, TaxiiPrincipalDep
 from rsn.errors import Forbidden, NotFound, ValidationError
-from rsn.interop import outbound
+from rsn.interop import outbound, surrogates
 from rsn.interop.model import ExportContext, ExportItem
 from rsn.node import Node
 from rsn.sharing import Principal
@@ -277,13 +278,16 @@ async def add_objects(
 ) -> TaxiiResponse:
     """Store an envelope's objects as reports of the caller, all or nothing; 202 and a status."""
     media.check_content_type(content_type)
-    objects = media.envelope_objects(await media.body(request))
-    result = await run_in_threadpool(_add, node, caller, collection_id, objects)
+    body = await media.body(request)
+    objects = media.envelope_objects(body)
+    result = await run_in_threadpool(_add, node, caller, collection_id, objects, body)
     node.chainer.poke()
     return TaxiiResponse(result, status_code=202)
 
 
-def _add(node: Node, caller: Principal, collection_id: str, objects: list[Any]) -> Resource:
+def _add(
+    node: Node, caller: Principal, collection_id: str, objects: list[Any], body: bytes
+) -> Resource:
     requested = utcnow()
     with node.db.session() as session:
         scope = service.collection(session, principal=caller, collection_id=collection_id)
@@ -293,6 +297,8 @@ def _add(node: Node, caller: Principal, collection_id: str, objects: list[Any]) 
             "analysts and duty officers add to the main collection."
         )
     try:
+        # The bounded reader's parser turns a lone surrogate into '?': look at the raw body.
+        surrogates.refuse_in_stream(io.BytesIO(body))
         with node.db.session(write=True) as session:
             summary = service.store_objects(
                 session, principal=caller, objects=objects, node_name=node.settings.node_name

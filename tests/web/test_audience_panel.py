@@ -60,3 +60,21 @@ def test_green_clear_and_red_say_who_without_a_list_or_by_name(web: WebClient) -
     assert "Only 2 people, by name; no one else in their organizations" in red
     assert "Bd.Web (bd.web, BD-CERT): you" in red and "Mm.Analyst (mm.analyst, MM-CERT)" in red
     assert "Bd.Analyst" not in red
+
+
+def test_observer_gets_the_same_refusal_for_known_and_unknown_names(
+    db: Database, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The panel would otherwise be a user directory for a role that may not read one."""
+    monkeypatch.setattr(registry, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024))
+    world = bimstec_world(db)
+    world.person("in.looker", "in-watch", role="observer", password=PASSWORD)
+    client = WebClient(api_for(db, tmp_path).app)
+    client.sign_in("in.looker", PASSWORD)
+    client.get("/reports")
+    answers = [
+        client.post("/reports/_audience", {"tlp": "red", "users": [name]})
+        for name in ("mm.analyst", "no.such.person")
+    ]
+    assert [a.status_code for a in answers] == [403, 403]
+    assert answers[0].text == answers[1].text and "MM-CERT" not in answers[0].text

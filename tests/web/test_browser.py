@@ -620,3 +620,50 @@ def test_axe_on_the_form_with_errors(people: People, node: Node) -> None:
     violations = axe_violations(page)
     assert not violations, describe_violations(violations)
     page.close()
+
+
+# --- 8. the Content-Security-Policy breaks nothing ----------------------------------
+
+RECORD_CSP = """
+window.__csp = [];
+document.addEventListener("securitypolicyviolation", (e) => {
+  window.__csp.push(`${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`);
+});
+"""
+
+
+def test_main_pages_work_under_the_csp_with_no_violation(
+    people: People, node: Node, a_report: str
+) -> None:
+    """Chromium reports every refused script, style or image; the map and HTMX still work."""
+    found: list[str] = []
+    visits = [
+        ("bd.web", "/dashboard"),
+        ("bd.web", "/reports"),
+        ("bd.web", "/reports/new"),
+        ("bd.web", f"/reports/{a_report}"),
+        ("bd.web", "/map"),
+        ("bd.web", "/exchange"),
+        ("bd.web", f"/observables?value={PHONE}"),
+        ("bd.root", "/admin/users"),
+    ]
+    for username, path in visits:
+        page = people.page(username)
+        page.add_init_script(RECORD_CSP)
+        page.on(
+            "console",
+            lambda m: found.append(m.text) if "Content Security Policy" in m.text else None,
+        )
+        response = page.goto(path)
+        assert response is not None and response.status == 200, path
+        assert "script-src 'self'" in response.headers["content-security-policy"]
+        if path == "/map":
+            wait_for_map(page)
+        elif path == "/reports/new":
+            wait_for_map(page, "#point-picker")
+            page.get_by_label("India (IN)").check()
+            expect(page.locator("#audience-body")).to_contain_text("India (IN)")
+        page.wait_for_load_state("networkidle")
+        found.extend(f"{path}: {v}" for v in page.evaluate("window.__csp"))
+        page.close()
+    assert found == []

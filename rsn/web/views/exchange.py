@@ -20,6 +20,7 @@ from rsn import clock, sharing
 from rsn.errors import RSNError, ValidationError
 from rsn.interop import flows, formats, limits
 from rsn.node import Node
+from rsn.reports.schemas import utc_param
 from rsn.sharing import Principal
 from rsn.web.deps import FormViewerDep, NodeDep, Viewer, ViewerDep
 from rsn.web.templating import page
@@ -96,7 +97,7 @@ def _since(value: str | None) -> datetime | None:
     try:
         if len(text) > len("YYYY-MM-DD"):
             when = datetime.fromisoformat(text)
-            return when if when.tzinfo else when.replace(tzinfo=UTC)
+            return utc_param("since", when if when.tzinfo else when.replace(tzinfo=UTC))
         return datetime.combine(date.fromisoformat(text), datetime.min.time(), tzinfo=UTC)
     except ValueError:
         message = f"'{text[:40]}' is not a date (use YYYY-MM-DD, or YYYY-MM-DDTHH:MM in UTC)."

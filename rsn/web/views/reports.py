@@ -318,6 +318,8 @@ def _observable_in(kind: str, value: str, country: str) -> tuple[str | None, str
 @router.post("/reports/_audience", response_class=HTMLResponse)
 def audience(request: Request, node: NodeDep, viewer: FormViewerDep, form: FormDep) -> Response:
     """The "who will see this" panel for the marking and distribution chosen so far."""
+    if not sharing.may_read_directory(viewer.principal):
+        raise Forbidden("Observers have no use for the user directory and may not read it.")
     tlp, names = forms.distribution_names(form)
     with node.db.session() as s:
         who = _who_will_see(s, viewer.principal, tlp, names)
