@@ -188,9 +188,15 @@ class Api:
         return self.request("PATCH", url, **kwargs)
 
 
-def api_for(db: Database, tmp_path: Path) -> Api:
-    node = Node(Settings(database_url=db.url, data_dir=tmp_path), migrate=False)
-    audit.attach(db, audit.keys_of(node.db))  # what the API writes is sealed as the node's
+def api_for(db: Database, tmp_path: Path, **settings: Any) -> Api:
+    """The node's app on the test's store, with any settings replaced.
+
+    The node opens a store of its own at start; it is closed here (a PostgreSQL
+    connection left open warns in whichever later test the collector runs), and
+    the test's store gets the node's keys, so what the API writes is sealed as the node's.
+    """
+    node = Node(Settings(database_url=db.url, data_dir=tmp_path, **settings), migrate=False)
+    audit.attach(db, audit.keys_of(node.db))
     node.db.dispose()
     node.db = node.chainer.db = db
     return Api(create_app(node))

@@ -13,10 +13,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from rsn import clock
-from rsn.api.app import create_app
-from rsn.config import Settings
 from rsn.models import AuditRecord, Report, ReportVersion
-from rsn.node import Node
 from rsn.registry import service as registry
 from rsn.store import Database
 from tests.factories import (
@@ -110,10 +107,7 @@ def count(db: Database, model: Any) -> int:
 
 def api_with(db: Database, tmp_path: Path, **settings: Any) -> Api:
     """Like `api_for`, on a node with its own settings."""
-    node = Node(Settings(database_url=db.url, data_dir=tmp_path, **settings), migrate=False)
-    node.db.dispose()
-    node.db = db
-    return Api(create_app(node))
+    return api_for(db, tmp_path, **settings)
 
 
 # ---------------------------------------------------------------- create and read

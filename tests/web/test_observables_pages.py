@@ -10,13 +10,19 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import select
 
-from rsn.api.app import create_app
 from rsn.audit import AuditRecord
-from rsn.config import Settings
-from rsn.node import Node
 from rsn.registry import service as registry
 from rsn.store import Database
-from tests.factories import Api, Person, World, bimstec_world, days_ago, report_payload, stamp
+from tests.factories import (
+    Api,
+    Person,
+    World,
+    api_for,
+    bimstec_world,
+    days_ago,
+    report_payload,
+    stamp,
+)
 from tests.web.webclient import WebClient
 
 PASSWORD = "correct horse battery staple"
@@ -40,12 +46,7 @@ def world(db: Database) -> World:
 @pytest.fixture
 def api(db: Database, tmp_path: Path, world: World) -> Api:
     """The node's app, with a low correlation threshold so that 'common' can show."""
-    node = Node(
-        Settings(database_url=db.url, data_dir=tmp_path, correlation_threshold=THRESHOLD),
-        migrate=False,
-    )
-    node.db = db
-    return Api(create_app(node))
+    return api_for(db, tmp_path, correlation_threshold=THRESHOLD)
 
 
 def browser(api: Api, world: World, username: str, org: str, role: str = "analyst") -> WebClient:
