@@ -49,14 +49,18 @@ class CrossBorderLink:
 
 
 def _own_reports(principal: Principal) -> Select[str]:
-    """The organization's newest live reports: a bound on the work, not a permission.
+    """The organization's newest live reports the reader may see: a bound on the work.
 
-    Which of them the reader may see is decided by the index rows' keys, as for every
-    other row the links are made of.
+    The bound is taken after the sharing filter, so a colleague's reports hidden from
+    the reader neither count towards it nor push the reader's own links out.
     """
     return (
         select(Report.id)
-        .where(Report.originator_org_id == principal.organization_id, Report.revoked.is_(False))
+        .where(
+            Report.originator_org_id == principal.organization_id,
+            Report.revoked.is_(False),
+            visible(principal, Report.id),
+        )
         .order_by(Report.modified.desc(), Report.id.desc())
         .limit(MAX_OWN_REPORTS)
     )

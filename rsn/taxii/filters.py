@@ -7,8 +7,6 @@ among that report's objects. Nothing here decides access.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -59,28 +57,16 @@ def entry(obj: dict[str, Any], added: datetime) -> Entry:
 
 @dataclass(frozen=True, order=True)
 class Cursor:
-    """Where a page ended: a report's commit number and the position in its objects."""
+    """Where a page ended: a report's commit number and the position in its objects.
+
+    It counts hidden writes too, so it leaves the node only sealed (`rsn.taxii.cursors`).
+    """
 
     seq: int
     position: int
 
-    def encode(self) -> str:
-        raw = f"{self.seq}.{self.position}".encode()
-        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
 
 START = Cursor(0, 0)
-
-
-def decode_cursor(value: str) -> Cursor:
-    try:
-        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode("ascii")
-        seq, position = (int(part) for part in raw.split("."))
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        seq = position = -1
-    if seq < 0 or position < 0:
-        raise ValidationError.field("next", f"'{value[:80]}' is not a cursor this server issued.")
-    return Cursor(seq, position)
 
 
 def parse_time(name: str, value: str) -> datetime:

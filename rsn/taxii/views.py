@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Query, Request
 from starlette.concurrency import run_in_threadpool
 
-from rsn import sharing
+from rsn import audit, sharing
 from rsn.api.deps import NodeDep, TaxiiPrincipalDep
 from rsn.errors import Forbidden, NotFound, ValidationError
 from rsn.interop import outbound, surrogates
@@ -23,7 +23,7 @@ from rsn.interop.model import ExportContext, ExportItem
 from rsn.node import Node
 from rsn.sharing import Principal
 from rsn.store import utcnow
-from rsn.taxii import filters, media, service, status
+from rsn.taxii import cursors, filters, media, service, status
 from rsn.taxii.filters import Entry, Match
 from rsn.taxii.media import TaxiiResponse
 from rsn.taxii.schemas import (
@@ -135,8 +135,10 @@ def _page(
     match: Match,
     limit: int | None,
     next_: str | None,
-) -> service.Page:
-    after = filters.decode_cursor(next_) if next_ else filters.START
+) -> tuple[service.Page, str | None]:
+    """A page from the caller's cursor, and the sealed cursor of the page after it."""
+    sealer = cursors.for_caller(audit.keys_of(node.db), user_id=caller.user_id)
+    after = sealer.open(next_) if next_ else filters.START
     context = ExportContext(node.settings.node_name, str(request.base_url))
     with node.db.session() as session:
         scope = service.collection(session, principal=caller, collection_id=collection_id)
@@ -150,7 +152,7 @@ def _page(
             context=context,
         )
     _disclose(node, caller, found.carried)
-    return found
+    return found, sealer.seal(found.next) if found.next is not None else None
 
 
 def _disclose(node: Node, caller: Principal, carried: Sequence[ExportItem]) -> None:
@@ -179,10 +181,10 @@ def _headers(entries: Sequence[Entry]) -> dict[str, str]:
     }
 
 
-def _paged(found: service.Page, key: str, values: list[Any]) -> TaxiiResponse:
+def _paged(found: service.Page, next_: str | None, key: str, values: list[Any]) -> TaxiiResponse:
     body: dict[str, Any] = {"more": found.more}
-    if found.next is not None:
-        body["next"] = found.next.encode()
+    if next_ is not None:
+        body["next"] = next_
     if values:
         body[key] = values
     return TaxiiResponse(body, headers=_headers(found.entries))
@@ -202,8 +204,8 @@ def get_objects(
     next: Next = None,
 ) -> TaxiiResponse:
     """An envelope of objects, oldest addition first, `limit` at a time."""
-    found = _page(request, node, caller, collection_id, match, limit, next)
-    return _paged(found, "objects", [e.obj for e in found.entries])
+    found, after = _page(request, node, caller, collection_id, match, limit, next)
+    return _paged(found, after, "objects", [e.obj for e in found.entries])
 
 
 @router.get(ROOT + "/collections/{collection_id}/manifest/", response_class=TaxiiResponse)
@@ -217,7 +219,7 @@ def get_manifest(
     next: Next = None,
 ) -> TaxiiResponse:
     """What the objects endpoint would send, as (id, date added, version) records."""
-    found = _page(request, node, caller, collection_id, match, limit, next)
+    found, after = _page(request, node, caller, collection_id, match, limit, next)
     records = [
         {
             "id": e.obj.get("id"),
@@ -227,7 +229,7 @@ def get_manifest(
         }
         for e in found.entries
     ]
-    return _paged(found, "objects", records)
+    return _paged(found, after, "objects", records)
 
 
 @router.get(OBJECTS + "{object_id}/", response_class=TaxiiResponse)
@@ -243,10 +245,10 @@ def get_object(
 ) -> TaxiiResponse:
     """One object's versions as an envelope; not found alike when absent and when hidden."""
     wanted = replace(match, ids=frozenset({object_id}), types=frozenset())
-    found = _page(request, node, caller, collection_id, wanted, limit, next)
+    found, after = _page(request, node, caller, collection_id, wanted, limit, next)
     if not found.entries and not found.more:
         raise NotFound("object", object_id[:120])
-    return _paged(found, "objects", [e.obj for e in found.entries])
+    return _paged(found, after, "objects", [e.obj for e in found.entries])
 
 
 @router.get(OBJECTS + "{object_id}/versions/", response_class=TaxiiResponse)
@@ -262,10 +264,10 @@ def get_object_versions(
 ) -> TaxiiResponse:
     """Every version of one object the caller may read."""
     wanted = replace(match, ids=frozenset({object_id}), types=frozenset(), words=frozenset({"all"}))
-    found = _page(request, node, caller, collection_id, wanted, limit, next)
+    found, after = _page(request, node, caller, collection_id, wanted, limit, next)
     if not found.entries and not found.more:
         raise NotFound("object", object_id[:120])
-    return _paged(found, "versions", [e.version for e in found.entries])
+    return _paged(found, after, "versions", [e.version for e in found.entries])
 
 
 @router.post(OBJECTS, status_code=202, response_class=TaxiiResponse)

@@ -113,3 +113,26 @@ def test_newest_first_bounded_and_common_values_link_nothing(world: World) -> No
     # With a threshold of 2, a value three visible reports hold is common.
     file(w, w.people["in.coast"], observables=[("domain-name", DOMAIN)], tlp="green")
     assert links(w, bd, threshold=2) == [(ours, first)]
+
+
+def test_a_colleagues_hidden_reports_do_not_push_a_readers_links_out(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    w = world
+    bd, duty = w.people["bd.analyst"], w.people["bd.duty"]
+    monkeypatch.setattr(crossborder, "MAX_OWN_REPORTS", 3)
+    ours = file(w, bd, observables=[("phone-number", PHONE)])
+    india = file(w, w.people["in.analyst"], observables=[("phone-number", PHONE)], tlp="green")
+    # A colleague files more red reports, newer than ours, than the bound holds.
+    hidden = [
+        file(w, duty, observables=[("domain-name", f"{n}.{DOMAIN}")], tlp="red") for n in range(5)
+    ]
+    myanmar = file(
+        w,
+        w.people["mm.analyst"],
+        observables=[("domain-name", f"4.{DOMAIN}")],
+        tlp="green",
+    )
+    assert links(w, bd) == [(ours, india)]
+    # The colleague who filed them still sees their own newest links.
+    assert links(w, duty) == [(hidden[4], myanmar)]
