@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from rsn import __version__, audit
+from rsn.cli.backup import backup_node, restore_node
 from rsn.cli.common import ConfigOpt, DataDirOpt, console, err, operator, reported, settings_for
 from rsn.cli.directory import group_app, org_app, token_app, user_app
 from rsn.cli.interop import export_file, import_file, taxii_app
@@ -38,6 +39,8 @@ app.add_typer(node_app, name="node")
 app.command("import")(import_file)
 app.add_typer(taxii_app, name="taxii")
 app.command("export")(export_file)
+app.command("backup")(backup_node)
+app.command("restore")(restore_node)
 
 
 def _version(value: bool) -> None:
