@@ -33,6 +33,7 @@ from rsn.config import Settings
 from rsn.errors import ValidationError
 from rsn.reports import search
 from rsn.store import Database, upgrade, utcnow
+from rsn.store.db import make_engine
 from rsn.store.migrate import alembic_config
 
 FORMAT = "rsn-backup/1"
@@ -68,7 +69,7 @@ def _snapshot(url: str) -> Iterator[Connection]:
     """A connection that sees the node at one moment, whatever writes meanwhile."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        engine = create_engine(url, isolation_level="REPEATABLE READ")
+        engine = make_engine(url, isolation_level="REPEATABLE READ")
         try:
             with engine.begin() as conn:
                 yield conn
