@@ -18,12 +18,14 @@ from rsn.audit.log import (
     verify,
 )
 from rsn.audit.models import AuditCheckpoint, AuditRecord
+from rsn.audit.rotation import Rotation, rotate
 
 __all__ = [
     "AuditCheckpoint",
     "AuditKeys",
     "AuditRecord",
     "Checkpoint",
+    "Rotation",
     "Verdict",
     "adopt",
     "attach",
@@ -36,5 +38,6 @@ __all__ = [
     "load_or_create",
     "record",
     "record_many",
+    "rotate",
     "verify",
 ]

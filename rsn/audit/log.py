@@ -96,7 +96,7 @@ def _sealed(session: Session, row: dict[str, Any]) -> dict[str, Any]:
         return {**row, "nonce": None, "mac": None}
     nonce = secrets.token_hex(16)
     body = _content(row["at"], row["actor"], row["action"], row["item_ids"], row["detail"], nonce)
-    return {**row, "nonce": nonce, "mac": keys.mac(INSERTED, body)}
+    return {**row, "nonce": nonce, "mac": keys.mac(INSERTED, body), "key_id": keys.mac_key_id}
 
 
 def _content(
@@ -114,18 +114,22 @@ def _content(
 
 
 def insert_mac(keys: AuditKeys, row: AuditRecord) -> str:
+    """The seal of an unchained record: only the current key seals the tail."""
+    if row.key_id != keys.mac_key_id:
+        return ""
     return keys.mac(
         INSERTED, _content(row.at, row.actor, row.action, row.item_ids, row.detail, row.nonce)
     )
 
 
 def link_mac(keys: AuditKeys, row: AuditRecord) -> str:
-    """The MAC of a chained record: its content, its place, and its nonce."""
-    return keys.mac(LINKED, canonical(row) + b"\0" + (row.nonce or "").encode())
+    """The MAC of a chained record: its content, its place, and its nonce, under its key."""
+    body = canonical(row) + b"\0" + (row.nonce or "").encode()
+    return keys.mac(LINKED, body, row.key_id)
 
 
 def _holds(expected: str, mac: str | None) -> bool:
-    return mac is not None and hmac.compare_digest(expected, mac)
+    return bool(expected) and mac is not None and hmac.compare_digest(expected, mac)
 
 
 def canonical(row: AuditRecord) -> bytes:
@@ -170,6 +174,7 @@ def chain(db: Database) -> int:
                 seq += 1
                 row.chain_seq, row.prev_hash = seq, prev
                 row.hash = prev = digest(row)
+                row.key_id = keys.mac_key_id
                 row.mac = link_mac(keys, row)
             linked += len(tail) - len(refused)
             if refused:
@@ -216,6 +221,7 @@ def adopt(db: Database) -> int:
                 .limit(BATCH)
             ).all()
             for row in rows:
+                row.key_id = keys.mac_key_id
                 if row.chain_seq is None:
                     row.nonce = secrets.token_hex(16)
                     row.mac = insert_mac(keys, row)
@@ -283,6 +289,8 @@ def _problem(keys: AuditKeys, row: AuditRecord, expected_seq: int, prev: str) ->
         return "its previous-hash does not match the record before it"
     if row.hash != digest(row):
         return "its content does not match its hash (it was changed)"
+    if not keys.may_seal(row.key_id, row.chain_seq):
+        return f"its MAC key {row.key_id} is not one this node sealed that part of the chain with"
     if not _holds(link_mac(keys, row), row.mac):
         return (
             "its MAC does not verify (it was changed and re-hashed, or written without "
@@ -294,7 +302,7 @@ def _problem(keys: AuditKeys, row: AuditRecord, expected_seq: int, prev: str) ->
 def _against(session: Session, keys: AuditKeys, point: Checkpoint, checked: int) -> Verdict | None:
     """The chain against one checkpoint: signed by this node, reached, with the same head."""
     name = f"the checkpoint of {point.at} ({point.size} records)"
-    if point.public_key != keys.public_key or not point.holds():
+    if not keys.may_sign(point.public_key, point.size) or not point.holds():
         return Verdict(False, checked, 0, None, f"{name} is not signed by this node's key")
     if checked < point.size:
         reason = (

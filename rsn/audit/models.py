@@ -18,6 +18,7 @@ class AuditRecord(Base):
     content and `nonce` (which makes a copy of a record recognisable), then replaced by
     the chainer with one over the content and its place in the chain. A record whose
     insert-time MAC does not hold is never linked: the chainer marks it `refused`.
+    `key_id` names the MAC key of the present `mac` (keys rotate: `rsn.audit.ring`).
     """
 
     __tablename__ = "audit_log"
@@ -35,6 +36,7 @@ class AuditRecord(Base):
     hash: Mapped[str | None] = mapped_column(String(64))
     nonce: Mapped[str | None] = mapped_column(String(32), unique=True, index=True)
     mac: Mapped[str | None] = mapped_column(String(64))
+    key_id: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     refused: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 

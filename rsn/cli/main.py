@@ -10,9 +10,11 @@ from typing import Annotated
 import typer
 
 from rsn import __version__, audit
+from rsn.cli.backup import backup_node, restore_node
 from rsn.cli.common import ConfigOpt, DataDirOpt, console, err, operator, reported, settings_for
 from rsn.cli.directory import group_app, org_app, token_app, user_app
 from rsn.cli.interop import export_file, import_file, taxii_app
+from rsn.cli.node import node_app
 from rsn.cli.regions import region_app
 from rsn.config import Settings
 from rsn.node import open_database
@@ -33,9 +35,12 @@ app.add_typer(token_app, name="token")
 app.add_typer(org_app, name="org")
 app.add_typer(group_app, name="group")
 app.add_typer(region_app, name="region")
+app.add_typer(node_app, name="node")
 app.command("import")(import_file)
 app.add_typer(taxii_app, name="taxii")
 app.command("export")(export_file)
+app.command("backup")(backup_node)
+app.command("restore")(restore_node)
 
 
 def _version(value: bool) -> None:

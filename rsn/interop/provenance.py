@@ -14,7 +14,9 @@ read that report. No MAC, an edited file, another node's MAC or a report hidden
 from the importer: the report is handled like any the node never saw.
 
 The key is made once, on the first export, kept in `node_settings` (like the
-token key), and never leaves the node.
+token key), and never leaves the node. `rsn node rotate-keys` replaces it; the
+keys it replaces are kept (`RETIRED_SETTING`) so exports made before still count
+as the node's own, while new exports are sealed with the new key only.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from rsn.interop.model import Seal
 from rsn.registry.models import NodeSetting
 
 KEY_SETTING = "export_mac_key"
+RETIRED_SETTING = "export_mac_key.retired"  # JSON list of hex keys, oldest first
 PURPOSE = "rsn export v1"  # binds a MAC to this use of the key
 
 
@@ -44,14 +47,22 @@ class NodeMac:
     """The node's MAC over exported versions, and the check of one read back."""
 
     key: bytes
+    retired: tuple[bytes, ...] = ()
 
     def sign(self, report_id: str, version: int, digest: str) -> str:
-        message: dict[str, Any] = {"purpose": PURPOSE, "report": report_id}
-        message |= {"version": version, "digest": digest}
-        return hmac.new(self.key, canonical(message), hashlib.sha256).hexdigest()
+        return _mac(self.key, report_id, version, digest)
 
     def proves(self, report_id: str, seal: Seal) -> bool:
-        return hmac.compare_digest(self.sign(report_id, seal.version, seal.digest), seal.mac)
+        return any(
+            hmac.compare_digest(_mac(key, report_id, seal.version, seal.digest), seal.mac)
+            for key in (self.key, *self.retired)
+        )
+
+
+def _mac(key: bytes, report_id: str, version: int, digest: str) -> str:
+    message: dict[str, Any] = {"purpose": PURPOSE, "report": report_id}
+    message |= {"version": version, "digest": digest}
+    return hmac.new(key, canonical(message), hashlib.sha256).hexdigest()
 
 
 def node_mac(session: Session) -> NodeMac:
@@ -68,15 +79,33 @@ def node_mac(session: Session) -> NodeMac:
             session.add(NodeSetting(key=KEY_SETTING, value=secrets.token_hex(32)))
     except IntegrityError:
         pass  # made by a concurrent export: read below
-    setting = session.get(NodeSetting, KEY_SETTING)
-    assert setting is not None
-    return NodeMac(bytes.fromhex(setting.value))
+    made = existing_mac(session)
+    assert made is not None
+    return made
 
 
 def existing_mac(session: Session) -> NodeMac | None:
     """The node's key if it has exported anything yet (an import never makes one)."""
     setting = session.get(NodeSetting, KEY_SETTING)
-    return None if setting is None else NodeMac(bytes.fromhex(setting.value))
+    if setting is None:
+        return None
+    retired = session.get(NodeSetting, RETIRED_SETTING)
+    old = json.loads(retired.value) if retired else []
+    return NodeMac(bytes.fromhex(setting.value), tuple(bytes.fromhex(k) for k in old))
+
+
+def rotate(session: Session) -> bool:
+    """A new export key, the present one retired; False when the node never exported."""
+    current = session.get(NodeSetting, KEY_SETTING)
+    if current is None:
+        return False
+    retired = session.get(NodeSetting, RETIRED_SETTING)
+    if retired is None:
+        retired = NodeSetting(key=RETIRED_SETTING, value="[]")
+        session.add(retired)
+    retired.value = json.dumps([*json.loads(retired.value), current.value])
+    current.value = secrets.token_hex(32)
+    return True
 
 
 def digest(head: Mapping[str, Any], others: Iterable[Mapping[str, Any]] = ()) -> str | None:

@@ -35,7 +35,7 @@ from sqlalchemy.dialects.postgresql import REGCONFIG
 from sqlalchemy.orm import Session
 
 from rsn.errors import ValidationError
-from rsn.reports.models import Report
+from rsn.reports.models import Report, ReportObservable
 
 # Whitespace and punctuation split words; letters, digits and combining marks
 # (which Indic and Southeast Asian scripts need inside a word) never do.
@@ -101,6 +101,25 @@ def index(session: Session, documents: Sequence[Document], *, fresh: bool) -> No
         conn.execute(_FTS_DELETE, params)
         conn.execute(_FTS_REKEY, params)
     conn.execute(_FTS_INSERT, params)
+
+
+def rebuild(session: Session) -> int:
+    """Every report's document again, from its row: a restore copies no store's index."""
+    values: dict[str, list[str]] = {}
+    found = session.execute(
+        select(ReportObservable.report_id, ReportObservable.value).order_by(
+            ReportObservable.report_id, ReportObservable.position
+        )
+    )
+    for report_id, value in found:
+        values.setdefault(report_id, []).append(value)
+    reports = session.execute(select(Report.id, Report.doc_id, Report.title, Report.description))
+    documents = [
+        Document(rid, doc_id, document(title, description, values.get(rid, [])))
+        for rid, doc_id, title, description in reports
+    ]
+    index(session, documents, fresh=True)
+    return len(documents)
 
 
 def terms(q: str) -> list[str]:

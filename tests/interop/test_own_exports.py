@@ -216,3 +216,18 @@ def test_reports_with_kept_objects_come_back_unchanged_unless_one_is_edited(
         malware["name"] += " (edited)"
         edited = imported(api, world, "in.analyst", json.dumps(data).encode(), dry_run=True)
         assert (edited["created"], edited["unchanged"]) == (1, 1)
+
+
+def test_an_export_sealed_before_a_key_rotation_is_still_unchanged(api: Api, world: World) -> None:
+    several(api, world)
+    old = export(api, world, "bd.analyst", "stix")
+    with world.db.session(write=True) as s:
+        assert provenance.rotate(s)
+    new = export(api, world, "bd.analyst", "stix")
+    seals = [r["extensions"][REPORT_EXTENSION][SEAL_PROPERTY] for r in reports_of(old)]
+    resealed = [r["extensions"][REPORT_EXTENSION][SEAL_PROPERTY] for r in reports_of(new)]
+    assert not set(seals) & set(resealed)  # new exports are sealed with the new key only
+    before = rows(world)
+    for body in (old, new):
+        answer = imported(api, world, "bd.analyst", body, dry_run=False)
+        assert (answer["created"], answer["unchanged"]) == (0, 3) and rows(world) == before

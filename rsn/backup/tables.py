@@ -1,0 +1,103 @@
+"""Every table of the node as JSON lines, and back: a copy that fits either store.
+
+Rows are read and written through the models' tables, so a SQLite node restores into
+PostgreSQL and back; times travel as ISO 8601 in UTC. Full-text search is kept by
+each store in its own way outside the models (`rsn.reports.search`), so it is not
+copied but rebuilt from the reports after a load.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from typing import IO, Any
+
+from sqlalchemy import Connection, Integer, Table, func, insert, select, text
+
+import rsn.models  # noqa: F401  (every table is on Base.metadata)
+from rsn.store import Base, UTCDateTime
+
+CHUNK = 1000
+
+
+def tables() -> list[Table]:
+    """The node's tables, each after the tables it refers to."""
+    return list(Base.metadata.sorted_tables)
+
+
+def dump(conn: Connection, table: Table, out: IO[bytes]) -> int:
+    """Write `table`'s rows to `out`, one JSON object a line; returns how many."""
+    times = _time_columns(table)
+    count = 0
+    for row in conn.execute(select(table).order_by(*table.primary_key.columns)).mappings():
+        item = {k: (v.isoformat() if k in times and v is not None else v) for k, v in row.items()}
+        out.write(json.dumps(item, ensure_ascii=False).encode() + b"\n")
+        count += 1
+    return count
+
+
+def load(conn: Connection, table: Table, lines: Iterable[bytes]) -> int:
+    """Insert the rows `dump` wrote, in chunks; returns how many."""
+    count = 0
+    for chunk in _chunks(_rows(table, lines)):
+        conn.execute(insert(table), chunk)
+        count += len(chunk)
+    return count
+
+
+def _rows(table: Table, lines: Iterable[bytes]) -> Iterator[dict[str, Any]]:
+    times = _time_columns(table)
+    for line in lines:
+        if line.strip():
+            item: dict[str, Any] = json.loads(line)
+            for name in times & item.keys():
+                if item[name] is not None:
+                    item[name] = datetime.fromisoformat(item[name])
+            yield item
+
+
+def _chunks(rows: Iterator[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    chunk: list[dict[str, Any]] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) == CHUNK:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _time_columns(table: Table) -> set[str]:
+    return {c.name for c in table.columns if isinstance(c.type, UTCDateTime)}
+
+
+def first_filled(conn: Connection) -> str | None:
+    """The name of a table that holds a row, or None when the node is empty."""
+    for table in tables():
+        if conn.execute(select(func.count()).select_from(table)).scalar_one():
+            return table.name
+    return None
+
+
+def empty(conn: Connection) -> None:
+    """Delete every row, the tables that refer to others first (and SQLite's search index)."""
+    for table in reversed(tables()):
+        conn.execute(table.delete())
+    if conn.dialect.name == "sqlite":
+        conn.execute(text("DELETE FROM report_fts"))
+
+
+def renumber(conn: Connection) -> None:
+    """PostgreSQL: move each id sequence past the ids loaded with their values."""
+    if conn.dialect.name != "postgresql":
+        return
+    for table in tables():
+        for col in table.primary_key.columns:
+            if isinstance(col.type, Integer) and col.autoincrement in (True, "auto"):
+                conn.execute(
+                    text(
+                        f"SELECT setval(pg_get_serial_sequence('{table.name}', '{col.name}'),"
+                        f" COALESCE((SELECT MAX({col.name}) FROM {table.name}), 0) + 1, false)"
+                    )
+                )
