@@ -7,11 +7,23 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 from rsn import __version__, web
 from rsn.api import errors, routes
 from rsn.api.headers import SecurityHeaders
 from rsn.node import Node
+
+
+class _App(FastAPI):
+    """FastAPI with the security headers outside everything, the 500 page included.
+
+    Starlette puts its server-error middleware outermost, outside any middleware an app
+    adds, so an unhandled error's answer would go out without them.
+    """
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return SecurityHeaders(super().build_middleware_stack())
 
 
 def create_app(node: Node) -> FastAPI:
@@ -30,7 +42,7 @@ def create_app(node: Node) -> FastAPI:
         finally:
             node.chainer.stop()
 
-    app = FastAPI(
+    app = _App(
         title="RSN — Regional Security Network node",
         version=__version__,
         description="Share security reports under originator control; REST under /api/v1/.",
@@ -43,5 +55,4 @@ def create_app(node: Node) -> FastAPI:
     app.add_exception_handler(web.SignInNeeded, web.to_sign_in)
     routes.mount(app)
     web.mount(app)
-    app.add_middleware(SecurityHeaders)
     return app

@@ -91,3 +91,21 @@ def test_hsts_only_over_tls(db: Database, tmp_path: Path) -> None:
     assert "strict-transport-security" not in asyncio.run(fetch("http://rsn.test")).headers
     tls = asyncio.run(fetch("https://rsn.test"))
     assert tls.headers["strict-transport-security"].startswith("max-age=")
+
+
+def test_an_unhandled_error_answers_500_with_the_headers(db: Database, tmp_path: Path) -> None:
+    """Starlette answers a bug outside every middleware an app adds; the headers go too."""
+    api = api_for(db, tmp_path)
+
+    @api.app.get("/boom-for-test")
+    def boom() -> None:
+        raise RuntimeError("a bug")
+
+    async def send() -> httpx.Response:
+        transport = httpx.ASGITransport(app=api.app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://rsn.test") as c:
+            return await c.get("/boom-for-test")
+
+    answer = asyncio.run(send())
+    assert answer.status_code == 500
+    secured(answer)
