@@ -86,7 +86,7 @@ def conditions(
             )
         )
     if filters.q:
-        where.append(search.condition(session, filters.q))
+        where.append(search.condition(session, filters.q, principal.keys))
     return where
 
 
@@ -144,7 +144,8 @@ def get_all(
     if cursor:
         stamp, last_id = _decode_cursor(cursor)
         where.append(_before(stamp, last_id))
-    rows = _page(session, where, search.match(session, filters.q) if filters.q else None, limit)
+    found = search.match(session, filters.q, principal.keys) if filters.q else None
+    rows = _page(session, where, found, limit)
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, encode_cursor(rows[-1]) if more and rows else None

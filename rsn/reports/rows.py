@@ -101,7 +101,8 @@ def write_versions(
     ]
     insert_plain(conn, ReportObservable, observables)
     fusion.reindex(session, [_indexed(v, keys[v.report["id"]]) for v in versions])
-    search.index(session, [_document(v, fresh=fresh) for v in versions], fresh=fresh)
+    documents = [_document(v, keys[v.report["id"]], fresh=fresh) for v in versions]
+    search.index(session, documents, fresh=fresh)
     if not fresh:
         _doc_ids_renewed(session, versions)
     version_rows = [_version_row(v, now) for v in versions]
@@ -128,14 +129,17 @@ def _indexed(v: Version, keys: frozenset[str]) -> fusion.Indexed:
     )
 
 
-def _document(v: Version, *, fresh: bool) -> search.Document:
+def _document(v: Version, keys: frozenset[str], *, fresh: bool) -> search.Document:
     """The version's search document, filed under its own sequence number when it replaces one.
+
+    It carries the report's audience keys, so the text index is split by audience too.
 
     A new report was inserted with `doc_id` equal to its `seq` already.
     """
     r = v.report
     text_ = search.document(r["title"], r["description"], [value for _, value in v.observables])
-    return search.Document(report_id=r["id"], doc_id=r["doc_id" if fresh else "seq"], text=text_)
+    doc_id = r["doc_id" if fresh else "seq"]
+    return search.Document(report_id=r["id"], doc_id=doc_id, text=text_, keys=keys)
 
 
 def _doc_ids_renewed(session: Session, versions: Sequence[Version]) -> None:

@@ -7,6 +7,15 @@ table. Both are created by the migrations, outside the models, and written here 
 A query becomes a condition on `reports` that the caller ANDs with the sharing filter,
 so hidden reports never match.
 
+Each document also carries one token per audience key of its report's grants
+(`rsn.sharing.index_tokens`: FTS5's `keys` column; lexemes of weight A in the
+`tsvector`, the words being of weight D), and a query asks for the reader's tokens
+along with its words. The text index then hands back only what the reader may read,
+so a word that many hidden reports hold costs a reader no more than a word nobody
+holds, and a search's time tells nothing of hidden reports. The sharing filter stays
+the authority: the tokens only narrow. They are written with the grants (each
+version, `rsn.reports.rows`), which is the only time a report's grants change.
+
 A report's `doc_id` is renewed with each version (it becomes the version's commit
 sequence number), so the FTS5 rowid order is the order in which documents were last
 written: the newest matches of a common word are the first ones FTS5 hands back.
@@ -24,6 +33,7 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     column,
+    false,
     func,
     literal,
     literal_column,
@@ -34,8 +44,10 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import REGCONFIG
 from sqlalchemy.orm import Session
 
+from rsn import sharing
 from rsn.errors import ValidationError
 from rsn.reports.models import Report, ReportObservable
+from rsn.sharing import SharingGrant
 
 # Whitespace and punctuation split words; letters, digits and combining marks
 # (which Indic and Southeast Asian scripts need inside a word) never do.
@@ -67,22 +79,23 @@ def _is_pg(session: Session) -> bool:
 
 @dataclass(frozen=True)
 class Document:
-    """A report's search text, filed under `doc_id` (its current version's sequence)."""
+    """A report's search text and audience keys, filed under `doc_id` (its version's sequence)."""
 
     report_id: str
     doc_id: int
     text: str
+    keys: frozenset[str]
 
 
 _PG_WRITE = text(
-    "UPDATE reports SET search_document = to_tsvector('simple', :text), doc_id = :doc_id "
-    "WHERE id = :report_id"
+    "UPDATE reports SET search_document = setweight(to_tsvector('simple', :keys), 'A')"
+    " || to_tsvector('simple', :text), doc_id = :doc_id WHERE id = :report_id"
 )
 _FTS_DELETE = text(
     "DELETE FROM report_fts WHERE rowid = (SELECT doc_id FROM reports WHERE id = :report_id)"
 )
 _FTS_REKEY = text("UPDATE reports SET doc_id = :doc_id WHERE id = :report_id")
-_FTS_INSERT = text("INSERT INTO report_fts (rowid, document) VALUES (:doc_id, :text)")
+_FTS_INSERT = text("INSERT INTO report_fts (rowid, document, keys) VALUES (:doc_id, :text, :keys)")
 
 
 def index(session: Session, documents: Sequence[Document], *, fresh: bool) -> None:
@@ -93,7 +106,15 @@ def index(session: Session, documents: Sequence[Document], *, fresh: bool) -> No
     if not documents:
         return
     conn = session.connection()
-    params = [{"report_id": d.report_id, "doc_id": d.doc_id, "text": d.text} for d in documents]
+    params = [
+        {
+            "report_id": d.report_id,
+            "doc_id": d.doc_id,
+            "text": d.text,
+            "keys": " ".join(sharing.index_tokens(d.keys)),
+        }
+        for d in documents
+    ]
     if _is_pg(session):
         conn.execute(_PG_WRITE, params)
         return
@@ -113,9 +134,20 @@ def rebuild(session: Session) -> int:
     )
     for report_id, value in found:
         values.setdefault(report_id, []).append(value)
+    keys: dict[str, set[str]] = {}
+    grants = select(SharingGrant.item_id, SharingGrant.key).join(
+        Report, Report.id == SharingGrant.item_id
+    )
+    for item_id, key in session.execute(grants):
+        keys.setdefault(item_id, set()).add(key)
     reports = session.execute(select(Report.id, Report.doc_id, Report.title, Report.description))
     documents = [
-        Document(rid, doc_id, document(title, description, values.get(rid, [])))
+        Document(
+            rid,
+            doc_id,
+            document(title, description, values.get(rid, [])),
+            frozenset(keys.get(rid, ())),
+        )
         for rid, doc_id, title, description in reports
     ]
     index(session, documents, fresh=True)
@@ -147,15 +179,22 @@ class Match:
     floor: int = 0
 
 
-def match(session: Session, q: str) -> Match:
-    """The reports matching `q`, as conditions on `reports`."""
+def match(session: Session, q: str, keys: frozenset[str]) -> Match:
+    """The reports matching `q` among those open to `keys` (a reader's), as conditions."""
     words = terms(q)
+    opened = sharing.index_tokens(keys)
+    if not opened:
+        return Match(false())
     if _is_pg(session):
-        quoted = [_pg_quote(w) for w in words]
-        quoted[-1] += ":*"
-        tsquery = func.to_tsquery(literal("simple", type_=REGCONFIG), " & ".join(quoted))
+        quoted = [_pg_quote(w) + ":D" for w in words]
+        quoted[-1] += "*"
+        readers = " | ".join(_pg_quote(t) + ":A" for t in opened)
+        query = " & ".join(quoted) + f" & ({readers})"
+        tsquery = func.to_tsquery(literal("simple", type_=REGCONFIG), query)
         return Match(_pg_document.bool_op("@@")(tsquery))
-    expression = " ".join(f'"{w}"' for w in words) + "*"
+    readers = " OR ".join(f'"{t}"' for t in opened)
+    phrase = " ".join(f'"{w}"' for w in words) + "*"
+    expression = f"document : ({phrase}) AND keys : ({readers})"
     rows = select(_fts.c.rowid).where(literal_column("report_fts").bool_op("MATCH")(expression))
     newest = rows.order_by(_fts.c.rowid.desc()).limit(FEW_MATCHES + 1).subquery()
     listed = session.scalar(select(func.json_group_array(newest.c.rowid)))
@@ -177,9 +216,9 @@ def _listed(doc_ids: list[int]) -> Select[tuple[Any]]:
     return select(literal_column("value")).select_from(func.json_each(json.dumps(doc_ids)))
 
 
-def condition(session: Session, q: str) -> ColumnElement[bool]:
-    """True for every report whose document holds every word of `q`."""
-    return match(session, q).every
+def condition(session: Session, q: str, keys: frozenset[str]) -> ColumnElement[bool]:
+    """True for every report open to `keys` whose document holds every word of `q`."""
+    return match(session, q, keys).every
 
 
 def _pg_quote(word: str) -> str:

@@ -11,11 +11,12 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect, select, text
 
 from rsn.interop import ingest
 from rsn.interop.model import Incoming, IncomingVersion, report_data
-from rsn.reports import listing, service
+from rsn.reports import listing, search, service
+from rsn.reports.models import Report
 from rsn.reports.schemas import ReportCreate, ReportUpdate
 from rsn.sharing import Principal
 from rsn.store import Base, Database, upgrade
@@ -257,5 +258,61 @@ def test_0010_keys_report_links_by_the_importing_organization_down_and_up(
         with db.session(write=True) as s:
             again = ingest.store(s, principal=importer, items=[tip()])
         assert (again.created, again.unchanged, again.report_ids) == (0, 1, [report_id])
+    finally:
+        db.dispose()
+
+
+def test_0012_splits_stored_search_documents_by_audience_down_and_up(scratch_url: str) -> None:
+    """Reports indexed before 0012 are, after it, found by the text index only for their readers."""
+    upgrade(scratch_url)
+    db = Database(scratch_url)
+    try:
+        people = bimstec_world(db).people
+        with db.session(write=True) as s:
+            shown = service.create(
+                s,
+                principal=people["bd.analyst"].principal,
+                data=ReportCreate.model_validate(report_payload(tlp="green", distribution={})),
+            )
+            hidden = service.create(
+                s,
+                principal=people["mm.analyst"].principal,
+                data=ReportCreate.model_validate(report_payload(tlp="red", distribution={})),
+            )
+    finally:
+        db.dispose()
+
+    command.downgrade(alembic_config(scratch_url), "0011")
+    db = Database(scratch_url)
+    try:
+        with db.engine.connect() as conn:
+            if db.dialect == "postgresql":
+                weights = (
+                    "SELECT count(*) FROM reports WHERE ts_filter(search_document, '{a}') <> ''"
+                )
+                assert conn.execute(text(weights)).scalar() == 0
+            else:
+                found = conn.execute(
+                    text("SELECT rowid FROM report_fts WHERE report_fts MATCH 'cox'")
+                )
+                assert len(found.all()) == 2
+                assert "keys" not in {
+                    r[1] for r in conn.execute(text("PRAGMA table_info(report_fts)"))
+                }
+    finally:
+        db.dispose()
+
+    upgrade(scratch_url)
+    db = Database(scratch_url)
+    try:
+        for reader, ids in (("in.analyst", [shown]), ("mm.analyst", [hidden, shown])):
+            keys = people[reader].principal.keys
+            with db.session() as s:
+                indexed = s.scalars(select(Report.id).where(search.condition(s, "cox", keys)))
+                assert sorted(indexed) == sorted(ids)
+            assert sorted(_found(db, people[reader].principal, "cox")) == sorted(ids)
+        with db.engine.connect() as conn:
+            ctx = MigrationContext.configure(conn, opts={"include_name": include_name})
+            assert compare_metadata(ctx, Base.metadata) == []
     finally:
         db.dispose()
