@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 from rsn import audit, clock
 from rsn.config import Settings
+from rsn.errors import Conflict
 from rsn.store import Database, upgrade
 
 log = logging.getLogger("rsn.node")
@@ -71,6 +77,45 @@ class Chainer:
         if self._signed_at is None or now - self._signed_at >= self.checkpoint_every:
             audit.checkpoint(self.db)
             self._signed_at = now
+
+
+SERVING_LOCK = "rsn.serving.lock"
+
+
+def _lock_file(data_dir: Path) -> int:
+    return os.open(data_dir / SERVING_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+
+
+@contextmanager
+def serving(data_dir: Path) -> Iterator[None]:
+    """Held, shared, for as long as a node serves from `data_dir` (every worker holds it).
+
+    A node seals audit records with the key files of its data directory as it read
+    them at start; replacing them under a running node (key rotation, a restore)
+    would leave it sealing with retired keys, so those commands wait for `stopped`.
+    """
+    data_dir.mkdir(parents=True, exist_ok=True)
+    fd = _lock_file(data_dir)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH)
+        yield
+    finally:
+        os.close(fd)  # closing the file releases the lock
+
+
+@contextmanager
+def stopped(data_dir: Path, *, doing: str) -> Iterator[None]:
+    """Exclusive use of `data_dir`: refused (409) while any node serves from it."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    fd = _lock_file(data_dir)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise Conflict(f"A node is serving from {data_dir}: stop it before {doing}.") from None
+        yield
+    finally:
+        os.close(fd)
 
 
 def open_database(settings: Settings) -> Database:

@@ -9,7 +9,7 @@ import typer
 
 from rsn import audit, backup
 from rsn.cli.common import ConfigOpt, DataDirOpt, console, operator, reported, settings_for
-from rsn.node import open_database
+from rsn.node import open_database, stopped
 from rsn.store import Database
 
 
@@ -44,7 +44,8 @@ def restore_node(
     """Load a backup into an empty node (either store) with its key files; then verify it."""
     with reported():
         settings = settings_for(data_dir, config)
-        done = backup.restore(settings, archive, force=force)
+        with stopped(settings.data_dir, doing="restoring a backup into it"):
+            done = backup.restore(settings, archive, force=force)
         db = open_database(settings)
         try:
             _record(db, "node.restore", {"file": str(archive), "revision": done.revision})

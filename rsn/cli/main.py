@@ -145,10 +145,11 @@ def _serve(settings: Settings) -> None:
     import uvicorn
 
     from rsn.api.app import create_app
-    from rsn.node import Node
+    from rsn.node import Node, serving
 
-    node = Node(settings)
-    uvicorn.run(create_app(node), host=settings.host, port=settings.port, log_level="warning")
+    with serving(settings.data_dir):
+        node = Node(settings)
+        uvicorn.run(create_app(node), host=settings.host, port=settings.port, log_level="warning")
 
 
 @app.command()

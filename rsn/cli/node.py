@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from rsn import audit
 from rsn.cli.common import ConfigOpt, DataDirOpt, console, operator, reported, settings_for
 from rsn.interop import provenance
-from rsn.node import open_database
+from rsn.node import open_database, stopped
 
 node_app = typer.Typer(help="The node itself: its keys.", no_args_is_help=True)
 
@@ -25,11 +25,12 @@ def rotate_keys(data_dir: DataDirOpt = None, config: ConfigOpt = None) -> None:
     """
     with reported():
         settings = settings_for(data_dir, config)
-        db = open_database(settings)
-    try:
-        done = audit.rotate(db, settings.data_dir, actor=operator(), also=_export_key)
-    finally:
-        db.dispose()
+        with stopped(settings.data_dir, doing="rotating its keys"):
+            db = open_database(settings)
+            try:
+                done = audit.rotate(db, settings.data_dir, actor=operator(), also=_export_key)
+            finally:
+                db.dispose()
     before = done.before.size if done.before else 0
     console.print(
         f"Rotated the node's keys: audit MAC key {done.mac_key_id}, signing key "

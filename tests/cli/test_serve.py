@@ -136,3 +136,40 @@ def test_demo_starts_and_serves_its_accounts(tmp_path: Path) -> None:
     broken = subprocess.run(verify, capture_output=True, text=True, env=env)
     assert broken.returncode == 1
     assert f"record {target}" in broken.stdout + broken.stderr
+
+
+def test_keys_and_restores_wait_for_the_serving_node_to_stop(
+    sqlite_db: Database, tmp_path: Path
+) -> None:
+    """A running node seals with the keys it read at start: rotating them under it, or
+    restoring a backup into its store, would leave it sealing with retired keys."""
+    port = free_port()
+    config = tmp_path / "rsn.toml"
+    config.write_text(
+        f'[node]\ndatabase_url = "{sqlite_db.url}"\ndata_dir = "{tmp_path}"\nport = {port}\n'
+    )
+    backup = tmp_path / "node.rsnbackup"
+    assert (
+        subprocess.run([*RSN, "backup", "-o", str(backup), "--config", str(config)]).returncode == 0
+    )
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*RSN, *args, "--config", str(config)], capture_output=True, text=True, timeout=120
+        )
+
+    proc = subprocess.Popen(
+        [*RSN, "serve", "--config", str(config)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}", proc, timeout=30)
+        for refused, doing in (
+            (run("node", "rotate-keys"), "rotating its keys"),
+            (run("restore", str(backup), "--force"), "restoring a backup"),
+        ):
+            assert refused.returncode == 1, refused.stdout
+            assert "A node is serving from" in refused.stderr and doing in refused.stderr
+    finally:
+        stop(proc)
+    rotated = run("node", "rotate-keys")
+    assert rotated.returncode == 0, rotated.stderr
