@@ -12,15 +12,24 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+import pytest
 from axe_playwright_python.sync_playwright import Axe  # type: ignore[import-untyped]
-from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, Request, Response
+from playwright.sync_api import (
+    Browser,
+    ConsoleMessage,
+    Page,
+    Playwright,
+    Request,
+    Response,
+    sync_playwright,
+)
 
 CHROMIUM = Path("/usr/bin/chromium")
 LAUNCH_ARGS = [
@@ -35,6 +44,21 @@ LAUNCH_ARGS = [
 HOST = "127.0.0.1"
 LOCAL_SCHEMES = frozenset({"data", "blob", "about"})
 BLOCKING = ("critical", "serious")
+
+
+def chromium() -> Iterator[Browser]:
+    """Debian's Chromium for a module's tests: a missing browser fails, never skips.
+
+    A skipped browser test proves nothing; `make test` installs the chromium package.
+    """
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing; `make test` installs Debian's chromium package")
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 def launch(playwright: Playwright) -> Browser:

@@ -14,7 +14,6 @@ here uses the in-process app: the API is asked over HTTP, the store read directl
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 from collections.abc import Iterator
@@ -25,7 +24,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 from sqlalchemy import func, select
 
 from rsn import clock
@@ -33,12 +32,11 @@ from rsn.reports.models import Report
 from rsn.store import Database
 from tests.factories import Person, World, bimstec_world, report_payload
 from tests.web.browser import (
-    CHROMIUM,
     Server,
     Traffic,
     axe_violations,
+    chromium,
     describe_violations,
-    launch,
     sign_in,
     start_server,
     wait_for_map,
@@ -175,17 +173,7 @@ def node(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        reason = f"{CHROMIUM} is missing; `make test` installs Debian's chromium package"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    with sync_playwright() as playwright:
-        chromium = launch(playwright)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    yield from chromium()
 
 
 class People:

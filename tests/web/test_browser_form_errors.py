@@ -8,17 +8,16 @@ on SQLite for the module, as in test_browser.py, whose notes on Playwright apply
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from rsn.store import Database
 from tests.factories import bimstec_world
-from tests.web.browser import CHROMIUM, Server, launch, sign_in, start_server
+from tests.web.browser import Server, chromium, sign_in, start_server
 
 pytestmark = pytest.mark.slow
 
@@ -43,17 +42,7 @@ def server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> I
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        reason = f"{CHROMIUM} is missing; `make test` installs Debian's chromium package"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    with sync_playwright() as playwright:
-        chromium = launch(playwright)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    yield from chromium()
 
 
 @pytest.fixture

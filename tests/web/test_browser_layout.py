@@ -8,7 +8,6 @@ for why nothing here uses the in-process app).
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,17 +15,16 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
-from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, expect
 
 from rsn.registry import service as registry
 from rsn.store import Database
 from tests.factories import World, bimstec_world, days_ago
 from tests.web.browser import (
-    CHROMIUM,
     Server,
     axe_violations,
+    chromium,
     describe_violations,
-    launch,
     sign_in,
     start_server,
 )
@@ -84,17 +82,7 @@ def populate(db: Database, world: World) -> None:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        reason = f"{CHROMIUM} is missing; `make test` installs Debian's chromium package"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    with sync_playwright() as playwright:
-        chromium = launch(playwright)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    yield from chromium()
 
 
 def signed_in(browser: Browser, served: Server, username: str, viewport: Any) -> Page:

@@ -9,7 +9,6 @@ PostgreSQL); like tests/web/test_browser.py, nothing here uses the in-process ap
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 from collections.abc import Iterator
@@ -19,18 +18,17 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from rsn import clock
 from rsn.store import Database
 from tests.factories import World, bimstec_world, report_payload
 from tests.web.browser import (
-    CHROMIUM,
     Server,
     Traffic,
     axe_violations,
+    chromium,
     describe_violations,
-    launch,
     sign_in,
     start_server,
 )
@@ -89,17 +87,7 @@ def node(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        reason = f"{CHROMIUM} is missing; `make test` installs Debian's chromium package"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    with sync_playwright() as playwright:
-        chromium = launch(playwright)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    yield from chromium()
 
 
 def signed_in(browser: Browser, node: Node, username: str, *, script: bool = True) -> Page:

@@ -11,7 +11,6 @@ only and nothing here uses the in-process app.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -22,19 +21,18 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
 from rsn import clock
 from rsn.reports.models import Report
 from rsn.store import Database
 from tests.factories import World, bimstec_world
 from tests.web.browser import (
-    CHROMIUM,
     Server,
     Traffic,
     axe_violations,
+    chromium,
     describe_violations,
-    launch,
     sign_in,
     start_server,
 )
@@ -104,17 +102,7 @@ def node(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        reason = f"{CHROMIUM} is missing; `make test` installs Debian's chromium package"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    with sync_playwright() as playwright:
-        chromium = launch(playwright)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    yield from chromium()
 
 
 def signed_in(browser: Browser, node: Node, username: str, traffic: Traffic) -> Page:
