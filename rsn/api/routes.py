@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from rsn.fusion.views import router as observables
+from rsn.api.observables import router as observables
+from rsn.api.releases import router as releases
 from rsn.interop.views import router as exchange
 from rsn.registry.views import router as registry
-from rsn.reports.release_views import router as releases
 from rsn.reports.views import router as reports
 from rsn.taxii.views import router as taxii
 

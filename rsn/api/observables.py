@@ -1,4 +1,4 @@
-"""HTTP route for the observable page: one value across every report the caller may read."""
+"""REST routes of the observable look-up: a face over `rsn.fusion.sightings`."""
 
 from __future__ import annotations
 
