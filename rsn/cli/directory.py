@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from rsn import audit, clock
 from rsn.cli.common import ConfigOpt, DataDirOpt, console, operator, reported, settings_for
 from rsn.node import open_database
-from rsn.registry import ORG_TYPES, ROLES, enrolment, tokens
+from rsn.registry import ORG_TYPES, ROLES, approvals, enrolment, tokens
 from rsn.registry import service as registry
 from rsn.store import Database
 
@@ -60,25 +60,44 @@ def org_add(
     data_dir: DataDirOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Add an organization."""
+    """Add an organization; the first of a member state becomes its focal point.
+
+    Administrators in the browser only ask for organizations, which a state's focal
+    point approves; the focal points themselves, and organizations of no state, are
+    the operator's.
+    """
     with write_session(data_dir, config) as s:
         org = registry.create_organization(
             s, slug=slug, name=name, type=type, member_state=state, sector=sector
         )
+        first = org.member_state is not None and approvals.focal_point(s, org.member_state) is None
+        if first:
+            approvals.set_focal_point(s, organization=org)
         audit.record(
-            s, actor=operator(), action="org.create", item_ids=[org.id], detail={"slug": slug}
+            s,
+            actor=operator(),
+            action="org.create",
+            item_ids=[org.id],
+            detail={"slug": slug, "type": type, "member_state": org.member_state},
         )
-    console.print(f"Added organization {slug}.")
+    point = f", the focal point of {org.member_state}" if first else ""
+    console.print(f"Added organization {slug}{point}.")
 
 
 @org_app.command("list")
 def org_list(data_dir: DataDirOpt = None, config: ConfigOpt = None) -> None:
     """List organizations."""
-    table = Table("slug", "name", "type", "state", "sector", "release", header_style="bold")
+    table = Table(
+        "slug", "name", "type", "state", "sector", "release", "status", header_style="bold"
+    )
     with read_session(data_dir, config) as s:
+        points = {p.focal_point_org_id for p in registry.get_member_states(s)}
         for o in registry.get_organizations(s):
             release = "required" if o.release_required else ""
-            table.add_row(o.slug, o.name, o.type, o.member_state or "", o.sector or "", release)
+            status = "awaiting approval" if o.pending else ""
+            status = "focal point" if o.id in points else status
+            row = (o.slug, o.name, o.type, o.member_state or "", o.sector or "", release, status)
+            table.add_row(*row)
     console.print(table)
 
 
@@ -86,29 +105,42 @@ def org_list(data_dir: DataDirOpt = None, config: ConfigOpt = None) -> None:
 def org_set(
     slug: str,
     release_required: Annotated[
-        bool,
+        bool | None,
         typer.Option(
             "--release-required/--no-release-required",
             help="Whether what would be read outside the organization waits for one of its "
             "liaison or duty officers to release it.",
         ),
-    ],
+    ] = None,
+    focal_point: Annotated[
+        bool,
+        typer.Option(
+            "--focal-point",
+            help="Make it its member state's focal point, which approves the state's new "
+            "organizations and their first members.",
+        ),
+    ] = False,
     data_dir: DataDirOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Change an organization's settings."""
+    if release_required is None and not focal_point:
+        raise typer.BadParameter("Give --release-required, --no-release-required or --focal-point.")
     with write_session(data_dir, config) as s:
         org = registry.get_organization(s, slug=slug)
-        registry.set_release_required(s, organization=org, required=release_required)
-        audit.record(
-            s,
-            actor=operator(),
-            action="org.settings",
-            item_ids=[org.id],
-            detail={"release_required": release_required},
-        )
-    state = "requires" if release_required else "does not require"
-    console.print(f"{slug} now {state} release for what leaves it.")
+        detail: dict[str, object] = {}
+        if release_required is not None:
+            registry.set_release_required(s, organization=org, required=release_required)
+            detail["release_required"] = release_required
+        if focal_point:
+            approvals.set_focal_point(s, organization=org)
+            detail["focal_point_of"] = org.member_state
+        audit.record(s, actor=operator(), action="org.settings", item_ids=[org.id], detail=detail)
+    if release_required is not None:
+        state = "requires" if release_required else "does not require"
+        console.print(f"{slug} now {state} release for what leaves it.")
+    if focal_point:
+        console.print(f"{slug} is now the focal point of {org.member_state}.")
 
 
 @user_app.command("add")
@@ -126,6 +158,9 @@ def user_add(
         ),
     ] = None,
     no_password: Annotated[bool, typer.Option(help="An API-only account.")] = False,
+    org_admin: Annotated[
+        bool, typer.Option(help="Approves the organization's members, as its liaisons do.")
+    ] = False,
     data_dir: DataDirOpt = None,
     config: ConfigOpt = None,
 ) -> None:
@@ -141,12 +176,13 @@ def user_add(
             role=role,
             password=password,
         )
+        user.org_admin = org_admin
         audit.record(
             s,
             actor=operator(),
             action="user.create",
-            item_ids=[user.id],
-            detail={"username": username, "role": role},
+            item_ids=[user.id, user.organization_id],
+            detail={"username": username, "role": role, "org_admin": org_admin},
         )
     console.print(f"Added user {username} ({role}, {org}).")
 
@@ -176,6 +212,35 @@ def user_enrol(
     console.print(f"{root}/enrol/{secret}", soft_wrap=True, highlight=False)
 
 
+@user_app.command("set")
+def user_set(
+    username: str,
+    org_admin: Annotated[
+        bool,
+        typer.Option(
+            "--org-admin/--no-org-admin",
+            help="Whether the user approves their organization's new members, role changes "
+            "and resets, as its liaison and duty officers do.",
+        ),
+    ],
+    data_dir: DataDirOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Designate (or stop designating) an organization administrator."""
+    with write_session(data_dir, config) as s:
+        user = registry.get_user(s, username=username)
+        user.org_admin = org_admin
+        audit.record(
+            s,
+            actor=operator(),
+            action="user.settings",
+            item_ids=[user.id, user.organization_id],
+            detail={"username": username, "org_admin": org_admin},
+        )
+    state = "now approves" if org_admin else "no longer approves"
+    console.print(f"{username} {state} the members of their organization.")
+
+
 @user_app.command("list")
 def user_list(data_dir: DataDirOpt = None, config: ConfigOpt = None) -> None:
     """List users."""
@@ -187,8 +252,8 @@ def user_list(data_dir: DataDirOpt = None, config: ConfigOpt = None) -> None:
                 u.username,
                 u.display_name,
                 slugs.get(u.organization_id, ""),
-                u.role,
-                "disabled" if u.disabled else "active",
+                u.role + (" (org admin)" if u.org_admin else ""),
+                "awaiting approval" if u.pending else "disabled" if u.disabled else "active",
             )
     console.print(table)
 

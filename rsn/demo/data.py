@@ -76,6 +76,7 @@ class OrgSpec(_Strict):
     kind: Kind
     type: OrgType = "government-agency"
     release_required: bool = False
+    focal_point: bool = False  # else the state's first organization listed is
 
 
 class UserSpec(_Strict):

@@ -30,7 +30,7 @@ from rsn.demo import accounts, data, scenario
 from rsn.demo.accounts import Account
 from rsn.demo.scenario import Planned
 from rsn.node import open_database
-from rsn.registry import catalog, regionpacks, tokens
+from rsn.registry import approvals, catalog, regionpacks, tokens
 from rsn.registry import service as registry
 from rsn.registry.models import Organization, User
 from rsn.reports import service as reports
@@ -133,7 +133,24 @@ def _organizations(session: Session, cast: data.Cast) -> dict[str, Organization]
             session, actor=ACTOR, action="org.create", item_ids=[org.id], detail={"slug": spec.slug}
         )
         orgs[spec.slug] = org
+    _focal_points(session, cast, orgs)
     return orgs
+
+
+def _focal_points(session: Session, cast: data.Cast, orgs: Mapping[str, Organization]) -> None:
+    """The cast's focal points, then each other state's first organization, as the CLI does."""
+    first = sorted(cast.organizations, key=lambda spec: not spec.focal_point)
+    for spec in first:
+        org = orgs[spec.slug]
+        if approvals.focal_point(session, org.member_state) is None:
+            approvals.set_focal_point(session, organization=org)
+            audit.record(
+                session,
+                actor=ACTOR,
+                action="org.settings",
+                item_ids=[org.id],
+                detail={"focal_point_of": org.member_state},
+            )
 
 
 def _users(

@@ -30,7 +30,7 @@ PURPOSES = ("enrol", "reset")
 LIFETIME = timedelta(hours=72)
 UNUSABLE = (
     "This link is unknown, has expired or was already used. "
-    "Ask your node administrator for a new one."
+    "Ask your organization's liaison or duty officer for a new one."
 )
 
 

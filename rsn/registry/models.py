@@ -25,6 +25,12 @@ class MemberState(Base):
 
     code: Mapped[str] = mapped_column(String(2), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
+    # The organization that approves new organizations in the state, changes that
+    # bring one into it, and the first members of each (rsn.registry.approvals).
+    # Only the operator sets it, on the command line.
+    focal_point_org_id: Mapped[str | None] = mapped_column(
+        ForeignKey("organizations.id", use_alter=True, name="fk_member_states_focal_point")
+    )
 
 
 class Organization(Base):
@@ -40,6 +46,8 @@ class Organization(Base):
     # Whether what would be read outside the organization waits for one of its
     # releasers (rsn.sharing.release); off unless the organization asks for it.
     release_required: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Added by a node administrator and not yet approved by its state's focal point.
+    pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class User(Base):
@@ -53,6 +61,12 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(200))
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A new member waits, disabled, until their organization approves them: so every
+    # check that refuses a disabled account refuses a pending one too.
+    pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Designated by the operator: approves the organization's members like its
+    # liaison and duty officers do.
+    org_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class SharingGroup(Base):
@@ -115,8 +129,9 @@ class NodeSetting(Base):
 class Enrolment(Base):
     """A one-time link with which a user sets their own password (new account or reset).
 
-    An administrator creates it and hands the link over; only the link's hash is
-    stored, and the administrator never sees or sets the password itself.
+    An approver of the user's organization creates it (rsn.registry.approvals) and
+    hands the link over; only the link's hash is stored, and no administrator ever
+    sees the link or sets the password.
     """
 
     __tablename__ = "enrolments"
@@ -128,3 +143,44 @@ class Enrolment(Base):
     created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+APPROVAL_KINDS = ("member", "reset", "role", "organization", "organization-change")
+
+
+class Approval(Base):
+    """A change to who is who that the affected organization or state must approve.
+
+    A node administrator asks; the approving organization (fixed when asked) decides.
+    So the administrator manages the registry without ever becoming a reader.
+    """
+
+    __tablename__ = "approvals"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    kind: Mapped[str] = mapped_column(String(30))
+    user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), index=True)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"))
+    approver_org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    requested_by: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_by: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision: Mapped[str | None] = mapped_column(String(20))
+
+    __table_args__ = (Index("ix_approvals_waiting", "approver_org_id", "decided_at"),)
+
+
+class AccountNotice(Base):
+    """Something done to or for a user's account, shown to them until they dismiss it."""
+
+    __tablename__ = "account_notices"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    text: Mapped[str] = mapped_column(Text)
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    dismissed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_account_notices_open", "user_id", "dismissed_at"),)

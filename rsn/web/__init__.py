@@ -16,6 +16,7 @@ from rsn.web.deps import SignInNeeded, maybe_viewer
 from rsn.web.templating import page
 from rsn.web.views import (
     admin,
+    approvals,
     auth,
     dashboard,
     editing,
@@ -57,6 +58,7 @@ def mount(app: FastAPI) -> None:
         exchange,
         public,
         admin,
+        approvals,
         profile,
     ):
         app.include_router(module.router)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 from urllib.parse import quote
 
@@ -13,6 +13,7 @@ from fastapi import Depends, Request
 from rsn import sharing
 from rsn.errors import Forbidden
 from rsn.node import Node
+from rsn.registry import approvals, notices
 from rsn.sharing import Principal
 from rsn.store import utcnow
 from rsn.web import sessions
@@ -29,6 +30,17 @@ class Viewer:
     principal: Principal
     csrf: str
     session_id: str
+    # Requests to the viewer's organization they may decide, and notices about their
+    # own account: shown on every page so neither waits unseen.
+    approvals: int = 0
+    notices: tuple[Notice, ...] = ()
+
+
+@dataclass(frozen=True)
+class Notice:
+    id: str
+    text: str
+    created: datetime
 
 
 class SignInNeeded(Exception):
@@ -52,7 +64,15 @@ def maybe_viewer(request: Request) -> Viewer | None:
         if found is None:
             return None
         row, user = found
-        viewer = Viewer(sharing.for_user(s, user), row.csrf_token, row.id)
+        viewer = Viewer(
+            sharing.for_user(s, user),
+            row.csrf_token,
+            row.id,
+            approvals=approvals.count_waiting(s, user=user),
+            notices=tuple(
+                Notice(n.id, n.text, n.created) for n in notices.get_open(s, user_id=user.id)
+            ),
+        )
         stale = utcnow() - row.last_seen > TOUCH_EVERY
     if stale:
         with the_node.db.session(write=True) as s:

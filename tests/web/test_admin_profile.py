@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from rsn.audit import AuditRecord
-from rsn.registry import enrolment
+from rsn.registry import approvals, enrolment
 from rsn.registry import service as registry
 from rsn.store import Database
 from tests.factories import Api, World, api_for, bimstec_world
@@ -31,6 +31,11 @@ def world(db: Database) -> World:
     w = bimstec_world(db)
     w.person("bd.root", "bd-cert", role="node-admin", password=PASSWORD)
     w.person("bd.web", "bd-cert", password=PASSWORD)
+    w.person("bd.liaison", "bd-cert", role="liaison", password=PASSWORD)
+    w.org("np-cert", state="NP")
+    w.person("np.cert", "np-cert", role="liaison", password=PASSWORD)
+    with db.session(write=True) as s:
+        approvals.set_focal_point(s, organization=registry.get_organization(s, slug="np-cert"))
     return w
 
 
@@ -56,8 +61,8 @@ def audit_rows(db: Database, action: str) -> list[AuditRecord]:
         return list(s.scalars(query))
 
 
-def add_user(admin: WebClient, username: str = "bd.new") -> str:
-    """Add a user through the admin page; returns the enrolment link's secret."""
+def add_user(admin: WebClient, username: str = "bd.new", *, approver: WebClient) -> str:
+    """Ask for a user on the admin page and approve them; returns the link's secret."""
     admin.get("/admin/users")
     answer = admin.post(
         "/admin/users",
@@ -68,7 +73,19 @@ def add_user(admin: WebClient, username: str = "bd.new") -> str:
             "role": "analyst",
         },
     )
+    assert answer.status_code == 303, answer.text
+    assert "/enrol/" not in admin.get(answer.headers["location"]).text
+    return approve_last(approver)
+
+
+def approve_last(approver: WebClient) -> str:
+    """Approve the newest request in the approver's queue; returns the link's secret."""
+    queue = approver.get("/approvals")
+    assert queue.status_code == 200, queue.text
+    action = re.findall(r'action="(/approvals/[0-9a-f-]+/approve)"', queue.text)[-1]
+    answer = approver.post(action)
     assert answer.status_code == 200, answer.text
+    assert "no-store" in answer.headers["cache-control"]
     found = LINK.search(answer.text)
     assert found, answer.text
     return found.group(1)
@@ -100,7 +117,7 @@ def test_an_added_user_enrols_with_a_password_only_they_chose(
     db: Database, api: Api, world: World
 ) -> None:
     admin = browser(api, "bd.root")
-    secret = add_user(admin)
+    secret = add_user(admin, approver=browser(api, "bd.liaison"))
     page = admin.get("/admin/users")
     assert "bd.new" in page.text and "invited" in page.text
     assert _user_hash(db, "bd.new") is None  # the admin never set a password
@@ -143,14 +160,14 @@ def test_a_reset_link_sets_a_new_password_and_signs_old_browsers_out(
     admin = browser(api, "bd.root")
     admin.get("/admin/users/bd.web")
     answer = admin.post("/admin/users/bd.web/reset")
-    assert answer.status_code == 200
-    assert "no-store" in answer.headers["cache-control"]
-    found = LINK.search(answer.text)
-    assert found
-    assert PASSWORD not in answer.text
+    assert answer.status_code == 303
+    assert "/enrol/" not in admin.get(answer.headers["location"]).text
+    assert "asked for a password reset" in old.get("/profile").text  # the user is told
+    secret = approve_last(browser(api, "bd.liaison"))
     assert old.get("/profile").status_code == 200  # the link alone changes nothing yet
+    assert "approved by" in old.get("/profile").text
 
-    enrol(api, found.group(1))
+    enrol(api, secret)
     assert old.get("/profile").status_code == 303
     fresh = browser(api)
     fresh.get("/login")
@@ -277,34 +294,35 @@ def test_every_admin_action_is_audited_with_the_admin_as_actor(
     db: Database, api: Api, world: World
 ) -> None:
     admin = browser(api, "bd.root")
-    add_user(admin, "bd.audited")
+    liaison = browser(api, "bd.liaison")
+    add_user(admin, "bd.audited", approver=liaison)
     admin.get("/admin/users/bd.audited")
     admin.post("/admin/users/bd.audited/reset")
+    approve_last(liaison)
     admin.post("/admin/users/bd.audited/disable")
     admin.post("/admin/users/bd.police/tokens/revoke")
     admin.get("/admin/organizations")
     org = admin.post(
         "/admin/organizations",
-        {"slug": "np-cert", "name": "NP CERT", "type": "government-agency", "member_state": "np"},
+        {"slug": "np-new", "name": "NP Police", "type": "government-agency", "member_state": "np"},
     )
     assert org.status_code == 303
     admin.post("/admin/groups", {"slug": "bd-circle", "name": "BD circle"})
     admin.post("/admin/groups/bd-circle/members", {"member_states": ["IN"]})
-    actions = (
-        "user.create",
-        "user.enrol-link",
-        "user.disable",
-        "token.revoke",
-        "org.create",
-        "group.create",
-        "group.members",
-    )
+    actions = ("approval.request", "user.disable", "token.revoke", "group.create", "group.members")
     for action in actions:
         rows = audit_rows(db, action)
         assert rows and all(r.actor == "bd.root" for r in rows), action
-    assert len(audit_rows(db, "user.enrol-link")) == 2
+    assert [r.detail["kind"] for r in audit_rows(db, "approval.request")] == [
+        "member",
+        "reset",
+        "organization",
+    ]
+    links = audit_rows(db, "user.enrol-link")  # made by the approver, never by the admin
+    assert [r.actor for r in links] == ["bd.liaison", "bd.liaison"]
     with db.session() as s:
-        assert registry.get_organization(s, slug="np-cert").member_state == "NP"
+        asked = registry.get_organization(s, slug="np-new")
+        assert asked.member_state == "NP" and asked.pending
 
 
 def test_bad_admin_input_is_shown_beside_the_field_and_not_stored(
@@ -322,7 +340,7 @@ def test_bad_admin_input_is_shown_beside_the_field_and_not_stored(
     )
     assert taken.status_code == 409
     assert 'id="f-username-error"' in taken.text and "already exists" in taken.text
-    assert not audit_rows(db, "org.create") and not audit_rows(db, "user.enrol-link")
+    assert not audit_rows(db, "approval.request") and not audit_rows(db, "user.enrol-link")
 
 
 def test_posts_without_the_csrf_token_are_refused(db: Database, api: Api, world: World) -> None:
@@ -339,7 +357,7 @@ def test_posts_without_the_csrf_token_are_refused(db: Database, api: Api, world:
     with db.session() as s:
         assert "bd.sneaky" not in {u.username for u in registry.get_users(s)}
         assert not registry.get_user(s, username="bd.web").disabled
-    secret = add_user(admin)
+    secret = add_user(admin, approver=browser(api, "bd.liaison"))
     stranger = browser(api)
     forged = stranger.request(
         "POST", f"/enrol/{secret}", data={"password": CHOSEN, "confirm_password": CHOSEN}

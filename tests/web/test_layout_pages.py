@@ -16,7 +16,7 @@ import pytest
 from argon2 import PasswordHasher
 
 from rsn.observables import OBSERVABLE_LABELS, OBSERVABLE_TYPES
-from rsn.registry import enrolment
+from rsn.registry import approvals, enrolment
 from rsn.registry import service as registry
 from rsn.store import Database
 from tests.factories import (
@@ -283,10 +283,18 @@ def test_the_users_legend_explains_every_badge_in_the_same_words(
             created_by=registry.get_user(s, username="bd.root"),
         )
         registry.disable_user(s, username="bd.police")
+        approvals.request_member(
+            s,
+            by=registry.get_user(s, username="bd.root"),
+            username="bd.asked",
+            display_name="Asked For",
+            organization=org,
+            role="analyst",
+        )
     page = admin.get("/admin/users").text
     table, _, legend = page.partition('class="status-legend')
     badges = set(re.findall(r'<span class="badge status-[a-z-]+">([^<]+)</span>', table))
-    assert badges == {"active", "invited", "no password", "disabled"}, badges
+    assert badges == {"active", "invited", "no password", "disabled", "awaiting approval"}, badges
     explained = set(
         re.findall(r'<dt><span class="badge status-[a-z-]+">([^<]+)</span></dt>', legend)
     )

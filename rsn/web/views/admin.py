@@ -1,12 +1,14 @@
 """Node administration in the browser: users, organizations and sharing groups.
 
 A node-admin manages who is who, never what was shared: these pages show no report
-content at all. An admin never sets or sees another user's password (new accounts
-and resets get one-time enrolment links the user completes) and never mints
-another user's API token. A sharing group's membership is changed only by its
-owning organization, as the registry enforces. Every action is audited with the
-admin as actor and the affected user's or organization's ids, so that
-organization can see what was done to it.
+content at all. An admin asks, and the organization concerned decides
+(`rsn.registry.approvals`): a new member, a role change or a password reset waits
+for the member's organization, a new organization or a change of type or state for
+its state's focal point. An admin never sees a one-time link (the approver hands it
+over), never sets a password and never mints another user's API token. A sharing
+group's membership is changed only by its owning organization, as the registry
+enforces. Every action is audited with the admin as actor and the affected user's or
+organization's ids, so that organization can see what was done to it.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from rsn import audit
 from rsn.errors import Conflict, Forbidden, NotFound, RSNError, ValidationError
-from rsn.registry import ORG_TYPES, ROLES, enrolment, tokens
+from rsn.registry import ORG_TYPES, ROLES, approvals, enrolment, tokens
 from rsn.registry import service as registry
 from rsn.registry.models import Organization, SharingGroup, User
 from rsn.web import sessions
@@ -29,7 +31,7 @@ from rsn.web.deps import FormViewerDep, NodeDep, Viewer, ViewerDep
 from rsn.web.models import WebSession
 from rsn.web.templating import page
 from rsn.web.views import releases
-from rsn.web.views.profile import NO_STORE, field_errors
+from rsn.web.views.profile import field_errors
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 ADMIN_ONLY = "These pages are for node administrators."
@@ -39,12 +41,18 @@ NOTICES = {
     "revoked": "The API tokens are revoked; requests with them are refused from now on.",
     "members": "The group's members are saved.",
     "group": "The sharing group is created, owned by your organization.",
-    "organization": "The organization is added.",
+    "organization": "The organization is asked for; its state's focal point approves it.",
+    "member": "The new member is asked for; their organization approves them and hands "
+    "them the enrolment link.",
+    "reset": "The reset is asked for; the user's organization approves it and hands them the link.",
+    "role": "The role change is asked for; the user's organization approves it.",
+    "change": "The change is asked for; the focal point of its state approves it.",
     "release": "The organization's release setting is saved.",
 }
 Short = Annotated[str, Form(max_length=300)]
 # Each status a user's badge can show, and what it means; the legend prints these words.
 STATUSES = {
+    "awaiting approval": "asked for; their organization has not approved them yet",
     "active": "has a password and may sign in",
     "invited": "an enrolment link was made and not used yet",
     "no password": "no password and no open enrolment link: make one on the user's page",
@@ -120,6 +128,8 @@ def _org_options(orgs: Sequence[Organization]) -> list[tuple[str, str]]:
 
 
 def _status(user: User, invited: set[str]) -> str:
+    if user.pending:
+        return "awaiting approval"
     if user.disabled:
         return "disabled"
     if user.password_hash:
@@ -161,7 +171,7 @@ def add_user(
     organization: Short = "",
     role: Short = "",
 ) -> Response:
-    """Create an account without a password and show the link with which its owner sets one."""
+    """Ask for a new member: their organization approves them and hands over the link."""
     form = {
         "username": username.strip().lower(),
         "display_name": display_name.strip(),
@@ -170,89 +180,92 @@ def add_user(
     }
     try:
         with node.db.session(write=True) as s:
-            user, secret = _create_user(s, _acting_user(s, who), form)
-    except FORM_ERRORS as exc:
+            _request_user(s, _acting_user(s, who), form)
+    except (*FORM_ERRORS, Conflict) as exc:
         errors = _add_user_errors(exc)
         return _users_page(request, node, who, status=exc.status, errors=errors, form=form)
-    node.chainer.poke()
-    return _link_page(request, who, user=user, secret=secret, purpose="enrol")
+    return _done(node, "/admin/users", "member")
 
 
-def _create_user(s: Session, admin: User, form: dict[str, str]) -> tuple[User, str]:
+def _request_user(s: Session, admin: User, form: dict[str, str]) -> None:
     if not form["display_name"]:
         raise ValidationError.field("display_name", "Enter the name others will see.")
-    org = registry.get_organization(s, slug=form["organization"])
-    user = registry.create_user(
+    approvals.request_member(
         s,
+        by=admin,
         username=form["username"],
         display_name=form["display_name"],
-        organization=org,
+        organization=registry.get_organization(s, slug=form["organization"]),
         role=form["role"],
     )
-    audit.record(
-        s,
-        actor=admin.username,
-        action="user.create",
-        item_ids=[user.id, org.id],
-        detail={"username": user.username, "role": user.role, "organization": org.slug},
-    )
-    return user, enrolment.create(s, user=user, purpose="enrol", created_by=admin)
 
 
 def _add_user_errors(exc: RSNError) -> dict[str, str]:
     if isinstance(exc, NotFound):
         return {"organization": "Choose an organization from the list."}
+    if isinstance(exc, Conflict) and "approve" in exc.message:
+        return {"organization": exc.message}
     return field_errors(exc, "username")
-
-
-def _link_page(request: Request, who: Viewer, *, user: User, secret: str, purpose: str) -> Response:
-    """The link, shown once: only its hash is kept, so it cannot be shown again."""
-    link = str(request.base_url).rstrip("/") + f"/enrol/{secret}"
-    response = page(
-        request,
-        "admin/link.html",
-        who,
-        user=user,
-        link=link,
-        purpose=purpose,
-        hours=int(enrolment.LIFETIME.total_seconds() // 3600),
-    )
-    response.headers.update(NO_STORE)
-    return response
 
 
 @router.get("/users/{username}", response_class=HTMLResponse)
 def user_detail(request: Request, node: NodeDep, who: AdminDep, username: str) -> Response:
+    return _user_page(request, node, who, username)
+
+
+def _user_page(
+    request: Request, node: NodeDep, who: Viewer, username: str, *, status: int = 200, **ctx: Any
+) -> Response:
     with node.db.session() as s:
         user = registry.get_user(s, username=username)
         org = s.get(Organization, user.organization_id)
         owned = sorted(tokens.get_all(s, user=user), key=lambda t: t.created, reverse=True)
-        status = _status(user, enrolment.users_with_pending_links(s))
+        state = _status(user, enrolment.users_with_pending_links(s))
+        asked = [(approvals.LABELS[a.kind], a) for a in approvals.about_user(s, user_id=user.id)]
+    ctx.setdefault("errors", {})
     return page(
         request,
         "admin/user.html",
         who,
+        status_code=status,
         user=user,
         organization=org,
         tokens=owned,
-        status=status,
+        status=state,
+        asked=asked,
+        role_options=[(r, r) for r in ROLES if r != user.role],
         notice=_notice(request),
         is_self=user.id == who.principal.user_id,
+        **ctx,
     )
 
 
-@router.post("/users/{username}/reset", response_class=HTMLResponse)
-def reset_link(request: Request, node: NodeDep, who: AdminFormDep, username: str) -> Response:
-    """A one-time link with which the user chooses a new password; earlier links stop working.
+@router.post("/users/{username}/reset")
+def reset(node: NodeDep, who: AdminFormDep, username: str) -> RedirectResponse:
+    """Ask the user's organization to approve a reset; its approver gets the link, not you.
 
     The current password stays valid until the link is used, so a reset locks no one out;
     a compromised account is disabled instead.
     """
     with node.db.session(write=True) as s:
         user = registry.get_user(s, username=username)
-        secret = enrolment.create(s, user=user, purpose="reset", created_by=_acting_user(s, who))
-    node.chainer.poke()
-    return _link_page(request, who, user=user, secret=secret, purpose="reset")
+        approvals.request_reset(s, by=_acting_user(s, who), user=user)
+    return _done(node, f"/admin/users/{username}", "reset")
+
+
+@router.post("/users/{username}/role", response_class=HTMLResponse)
+def change_role(
+    request: Request, node: NodeDep, who: AdminFormDep, username: str, role: Short = ""
+) -> Response:
+    """Ask the user's organization to approve a new role."""
+    try:
+        with node.db.session(write=True) as s:
+            user = registry.get_user(s, username=username)
+            approvals.request_role(s, by=_acting_user(s, who), user=user, role=role)
+    except (ValidationError, Conflict) as exc:
+        errors = {"role": exc.message}
+        return _user_page(request, node, who, username, status=exc.status, errors=errors)
+    return _done(node, f"/admin/users/{username}", "role")
 
 
 @router.post("/users/{username}/disable")
@@ -320,6 +333,8 @@ def _orgs_page(
     with node.db.session() as s:
         orgs = registry.get_organizations(s)
         states = registry.get_member_states(s)
+        waiting = approvals.pending_organizations(s)
+    by_id = {o.id: o for o in orgs}
     return _page(
         request,
         who,
@@ -327,6 +342,8 @@ def _orgs_page(
         status=status,
         organizations=orgs,
         member_states=states,
+        focal_points={s.focal_point_org_id: s.code for s in states if s.focal_point_org_id},
+        awaiting={org_id: by_id[a.approver_org_id] for org_id, a in waiting.items()},
         type_options=[(t, t) for t in ORG_TYPES],
         **context,
     )
@@ -353,7 +370,7 @@ def add_organization(
     member_state: Short = "",
     sector: Short = "",
 ) -> Response:
-    """Add an organization; a bad field is shown beside it and nothing is stored."""
+    """Ask for an organization its state's focal point approves; a bad field stores nothing."""
     form = {
         "slug": slug.strip().lower(),
         "name": name.strip(),
@@ -370,25 +387,43 @@ def add_organization(
     return _done(node, "/admin/organizations", "organization")
 
 
-def _create_org(s: Session, who: Viewer, form: dict[str, str]) -> Organization:
+def _create_org(s: Session, who: Viewer, form: dict[str, str]) -> None:
     if not form["name"]:
         raise ValidationError.field("name", "Enter the organization's full name.")
-    org = registry.create_organization(
+    approvals.request_organization(
         s,
+        by=_acting_user(s, who),
         slug=form["slug"],
         name=form["name"],
         type=form["type"],
-        member_state=form["member_state"] or None,
+        member_state=form["member_state"],
         sector=form["sector"] or None,
     )
-    audit.record(
-        s,
-        actor=who.principal.username,
-        action="org.create",
-        item_ids=[org.id],
-        detail={"slug": org.slug, "type": org.type, "member_state": org.member_state},
-    )
-    return org
+
+
+@router.post("/organizations/{slug}/change", response_class=HTMLResponse)
+def change_organization(
+    request: Request,
+    node: NodeDep,
+    who: AdminFormDep,
+    slug: str,
+    type: Short = "",
+    member_state: Short = "",
+) -> Response:
+    """Ask for a new type or member state, which the state's focal point approves."""
+    form = {"type": type, "member_state": member_state.strip().upper()}
+    try:
+        with node.db.session(write=True) as s:
+            approvals.request_organization_change(
+                s,
+                by=_acting_user(s, who),
+                organization=registry.get_organization(s, slug=slug),
+                **form,
+            )
+    except (ValidationError, Conflict) as exc:
+        errors = {f"change-{slug}": exc.message}
+        return _orgs_page(request, node, who, status=exc.status, errors=errors)
+    return _done(node, "/admin/organizations", "change")
 
 
 # --- sharing groups ---------------------------------------------------------------------
