@@ -224,6 +224,7 @@ def shots(report_id: str, analyst: Account, admin: Account, releaser: Account) -
         Shot("report-edit", analyst.username, visit(f"/reports/{report_id}/edit")),
         Shot("observable", analyst.username, visit(lookup)),
         Shot("releases", releaser.username, visit("/releases")),
+        Shot("approvals", releaser.username, visit("/approvals")),
         Shot("map", analyst.username, visit("/map", lambda p: wait_for_shapes(p, "#map"))),
         Shot("public", None, visit("/public")),
         Shot("admin-users", admin.username, visit("/admin/users")),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
+from rsn.api.approvals import router as approvals
 from rsn.api.observables import router as observables
 from rsn.api.releases import router as releases
 from rsn.interop.views import router as exchange
@@ -25,6 +26,7 @@ def mount(app: FastAPI) -> None:
     app.include_router(reports)
     app.include_router(observables)
     app.include_router(releases)
+    app.include_router(approvals)
     app.include_router(registry)
     app.include_router(exchange)
     app.include_router(taxii)

@@ -110,6 +110,14 @@ class HeldSpec(_Strict):
     days_ago: int = 1
 
 
+class AskedSpec(_Strict):
+    """What an administrator asked for and no approver decided yet, so a queue is not empty."""
+
+    by: Text
+    member: UserSpec | None = None
+    organization: OrgSpec | None = None
+
+
 class Cast(_Strict):
     """Who is on the node; every name used in it refers to something defined in it."""
 
@@ -117,6 +125,7 @@ class Cast(_Strict):
     users: tuple[UserSpec, ...] = Field(min_length=1)
     sharing_groups: tuple[GroupSpec, ...] = ()
     awaiting_release: tuple[HeldSpec, ...] = ()
+    awaiting_approval: tuple[AskedSpec, ...] = ()
 
     @model_validator(mode="after")
     def _consistent(self) -> Cast:
@@ -130,6 +139,12 @@ class Cast(_Strict):
         for i, held in enumerate(self.awaiting_release):
             if held.by not in users:
                 raise FieldIssue(("awaiting_release", i, "by"), f"{held.by!r} is not a user")
+        for i, asked in enumerate(self.awaiting_approval):
+            if asked.by not in users:
+                raise FieldIssue(("awaiting_approval", i, "by"), f"{asked.by!r} is not a user")
+            if asked.member and asked.member.org not in orgs:
+                where = ("awaiting_approval", i, "member", "org")
+                raise FieldIssue(where, f"{asked.member.org!r} is not an organization")
         editors = {u.org for u in self.users if u.role in EDITORS}
         for i, org in enumerate(self.organizations):
             if org.slug not in editors:

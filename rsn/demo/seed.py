@@ -97,6 +97,7 @@ def seed_node(db: Database, *, now: datetime, seed: int) -> list[Account]:
         _follow_ups(session, planned, report_ids)
     with db.session(write=True) as session:
         _release_rules(session, cast, now=now)
+        _requests(session, cast)
     return [_account(cast.user(name), cast, passwords[name], issued[name]) for name in passwords]
 
 
@@ -246,6 +247,31 @@ def _reports(session: Session, planned: Sequence[Planned]) -> list[str]:
     principals = _Principals(session)
     filings = [reports.Filing(principals[item.username], item.data) for item in planned]
     return reports.create_many(session, filings)
+
+
+def _requests(session: Session, cast: data.Cast) -> None:
+    """The administrator's requests the cast leaves undecided, asked as the web pages ask."""
+    for asked in cast.awaiting_approval:
+        by = registry.get_user(session, username=asked.by)
+        if asked.member:
+            approvals.request_member(
+                session,
+                by=by,
+                username=asked.member.username,
+                display_name=asked.member.name,
+                organization=registry.get_organization(session, slug=asked.member.org),
+                role=asked.member.role,
+            )
+        if asked.organization:
+            spec = asked.organization
+            approvals.request_organization(
+                session,
+                by=by,
+                slug=spec.slug,
+                name=spec.name,
+                type=spec.type,
+                member_state=spec.state,
+            )
 
 
 def _release_rules(session: Session, cast: data.Cast, *, now: datetime) -> None:

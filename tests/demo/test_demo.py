@@ -24,7 +24,7 @@ from rsn.demo import ACCOUNTS_FILE, Account, data, prepare, scenario, selectors
 from rsn.errors import Conflict
 from rsn.node import open_database
 from rsn.observables import normalize
-from rsn.registry import ROLES, regionpacks, taxonomy, tokens
+from rsn.registry import ROLES, approvals, regionpacks, taxonomy, tokens
 from rsn.registry import service as registry
 from rsn.registry.models import User
 from rsn.reports import listing, release
@@ -113,6 +113,24 @@ def test_one_organization_requires_release_and_its_queue_is_not_empty(seeded: Se
                 s, principal=seeded.principal(other), filters=listing.Filters()
             )
             assert waiting[0] not in {r.id for r in hidden[0]}, other
+
+
+def test_each_state_has_a_focal_point_and_bangladeshs_queue_waits(seeded: Seeded) -> None:
+    with seeded.db.session() as s:
+        points = {m.code: m.focal_point_org_id for m in registry.get_member_states(s)}
+        orgs = {o.id: o for o in registry.get_organizations(s)}
+        states = {o.member_state for o in orgs.values() if o.member_state}
+        assert all(points[code] for code in states)
+        assert orgs[points["BD"]].slug == "bd-ddm"
+        liaison = registry.get_user(s, username="bd.ddm.liaison")
+        waiting = [approvals.describe(a) for a in approvals.waiting(s, user=liaison)]
+        assert waiting == [
+            "bd.ddm.officer as analyst of bd-ddm",
+            "bd-fscd, government-agency of BD",
+        ]
+        asked = registry.get_user(s, username="bd.ddm.officer")
+        assert asked.pending and asked.disabled and asked.password_hash is None
+        assert approvals.waiting(s, user=registry.get_user(s, username="bimstec.admin")) == []
 
 
 def test_some_reports_have_a_second_version_and_two_are_revoked(seeded: Seeded) -> None:
