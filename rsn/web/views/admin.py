@@ -55,7 +55,7 @@ STATUSES = {
     "awaiting approval": "asked for; their organization has not approved them yet",
     "active": "has a password and may sign in",
     "invited": "an enrolment link was made and not used yet",
-    "no password": "no password and no open enrolment link: make one on the user's page",
+    "no password": "no password and no open enrolment link: ask for one on the user's page",
     "disabled": "may not sign in; browsers signed out, API tokens revoked",
 }
 
