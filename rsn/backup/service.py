@@ -184,9 +184,13 @@ def _load(db: Database, tar: tarfile.TarFile, *, force: bool) -> dict[str, int]:
             )
         tables.empty(conn)
         rows = {}
+        late: dict[str, tables.Late] = {}
         for table in tables.tables():
             member = tar.extractfile(f"tables/{table.name}.jsonl")
-            rows[table.name] = tables.load(conn, table, member) if member else 0
+            held = late.setdefault(table.name, [])
+            rows[table.name] = tables.load(conn, table, member, held) if member else 0
+        for table in tables.tables():
+            tables.link(conn, table, late[table.name])
         tables.renumber(conn)
         search.rebuild(session)
     return rows

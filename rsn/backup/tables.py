@@ -37,13 +37,41 @@ def dump(conn: Connection, table: Table, out: IO[bytes]) -> int:
     return count
 
 
-def load(conn: Connection, table: Table, lines: Iterable[bytes]) -> int:
-    """Insert the rows `dump` wrote, in chunks; returns how many."""
+def late_columns(table: Table) -> list[str]:
+    """Columns whose reference closes a cycle (a state's focal-point organization).
+
+    The sort cannot put both tables first, so such a column is loaded empty and
+    filled in once every table is in (`link`), and emptied before rows go (`empty`).
+    """
+    return [c.name for c in table.columns if any(fk.use_alter for fk in c.foreign_keys)]
+
+
+Late = list[tuple[dict[str, Any], dict[str, Any]]]
+
+
+def load(conn: Connection, table: Table, lines: Iterable[bytes], late: Late) -> int:
+    """Insert the rows `dump` wrote, in chunks; returns how many.
+
+    The values of `late_columns` are kept aside in `late`, keyed by primary key.
+    """
     count = 0
+    cycle = late_columns(table)
+    keys = [c.name for c in table.primary_key.columns]
     for chunk in _chunks(_rows(table, lines)):
+        for row in chunk:
+            held = {name: row.pop(name) for name in cycle if row.get(name) is not None}
+            if held:
+                late.append(({k: row[k] for k in keys}, held))
         conn.execute(insert(table), chunk)
         count += len(chunk)
     return count
+
+
+def link(conn: Connection, table: Table, late: Late) -> None:
+    """Fill in the references `load` kept aside, now that what they point at is loaded."""
+    for key, values in late:
+        where = [table.c[name] == value for name, value in key.items()]
+        conn.execute(table.update().where(*where).values(**values))
 
 
 def _rows(table: Table, lines: Iterable[bytes]) -> Iterator[dict[str, Any]]:
@@ -82,6 +110,9 @@ def first_filled(conn: Connection) -> str | None:
 
 def empty(conn: Connection) -> None:
     """Delete every row, the tables that refer to others first (and SQLite's search index)."""
+    for table in tables():
+        for name in late_columns(table):
+            conn.execute(table.update().values({name: None}))
     for table in reversed(tables()):
         conn.execute(table.delete())
     if conn.dialect.name == "sqlite":

@@ -18,6 +18,8 @@ from typer.testing import CliRunner
 
 from rsn.audit.keys import MAC_KEY_NAME, SIGNING_KEY_NAME
 from rsn.cli.main import app
+from rsn.registry import approvals
+from rsn.registry import service as registry
 from rsn.registry.models import User
 from rsn.reports.models import Report
 from rsn.sharing.models import SharingGrant
@@ -61,7 +63,20 @@ def target_url(db: Database, into: str, tmp_path: Path, request: pytest.FixtureR
 
 @pytest.fixture
 def world(db: Database) -> World:
-    return bimstec_world(db)
+    """With a focal point and a request waiting: the registry refers to itself both ways."""
+    w = bimstec_world(db)
+    with db.session(write=True) as s:
+        police = registry.get_organization(s, slug="bd-police")
+        approvals.set_focal_point(s, organization=police)
+        approvals.request_member(
+            s,
+            by=registry.get_user(s, username="bd.admin"),
+            username="bd.asked",
+            display_name="Asked For",
+            organization=registry.get_organization(s, slug="bd-cert"),
+            role="analyst",
+        )
+    return w
 
 
 @pytest.fixture
@@ -131,6 +146,10 @@ def test_a_backup_restores_into_an_empty_node_of_either_store(
         assert read_as(again, world, "mm.analyst", rid)[0] == 404  # still hidden from Myanmar
         assert search_as(again, world, "bd.analyst") == found == [rid]
         assert filed(again, world) != rid  # the restored node files on
+        with restored.session() as s:
+            asked = registry.get_user(s, username="bd.asked")
+            assert asked.pending and asked.disabled
+            assert approvals.focal_point(s, "BD").slug == "bd-police"  # type: ignore[union-attr]
     finally:
         restored.dispose()
 
