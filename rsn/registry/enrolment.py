@@ -68,6 +68,11 @@ def create(
     """
     if purpose not in PURPOSES:
         raise ValidationError.field("purpose", f"'{purpose}' is not one of {', '.join(PURPOSES)}.")
+    if user.pending:
+        raise Conflict(
+            f"The account '{user.username}' awaits its organization's approval; the approver "
+            "receives its link."
+        )
     if user.disabled:
         raise Conflict(f"The account '{user.username}' is disabled; it cannot be given a link.")
     now = utcnow()

@@ -102,6 +102,13 @@ def test_a_new_member_is_inert_until_their_organization_approves(
         assert not s.scalars(select(approvals.Approval)).one().decided_at
         # no link exists for anyone to see before the organization approves
         assert enrolment.users_with_pending_links(s) == set()
+    with db.session(write=True) as s, pytest.raises(Conflict, match="awaits"):
+        enrolment.create(  # not even the operator's link command enrols them early
+            s,
+            user=registry.get_user(s, username="bd.new"),
+            purpose="enrol",
+            created_by=registry.get_user(s, username="bd.admin"),
+        )
     with pytest.raises(NotFound):  # another organization's approver does not even see it
         decide(db, asked, "in.liaison")
     with pytest.raises(NotFound):  # nor does an analyst of the organization itself
