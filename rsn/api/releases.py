@@ -6,9 +6,9 @@ from fastapi import APIRouter
 
 from rsn.api.deps import NodeDep, PrincipalDep
 from rsn.api.jsonbody import JSONRoute
+from rsn.api.reports import read_one
 from rsn.reports import release
 from rsn.reports.schemas import QueuedRead, Refusal, ReportRead
-from rsn.reports.views import _read_one
 
 router = APIRouter(prefix="/api/v1", tags=["release"], route_class=JSONRoute)
 
@@ -37,7 +37,7 @@ def submit_report(report_id: str, node: NodeDep, principal: PrincipalDep) -> Rep
     with node.db.session(write=True) as session:
         release.submit(session, principal=principal, report_id=report_id)
     node.chainer.poke()
-    return _read_one(node, principal, report_id)
+    return read_one(node, principal, report_id)
 
 
 @router.post("/reports/{report_id}/release", response_model=ReportRead)
@@ -46,7 +46,7 @@ def release_report(report_id: str, node: NodeDep, principal: PrincipalDep) -> Re
     with node.db.session(write=True) as session:
         release.release(session, principal=principal, report_id=report_id)
     node.chainer.poke()
-    return _read_one(node, principal, report_id)
+    return read_one(node, principal, report_id)
 
 
 @router.post("/reports/{report_id}/refuse", response_model=ReportRead)
@@ -57,4 +57,4 @@ def refuse_report(
     with node.db.session(write=True) as session:
         release.refuse(session, principal=principal, report_id=report_id, reason=data.reason)
     node.chainer.poke()
-    return _read_one(node, principal, report_id)
+    return read_one(node, principal, report_id)

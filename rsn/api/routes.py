@@ -6,10 +6,10 @@ from fastapi import APIRouter, FastAPI
 
 from rsn.api.approvals import router as approvals
 from rsn.api.observables import router as observables
+from rsn.api.registry import router as registry
 from rsn.api.releases import router as releases
+from rsn.api.reports import router as reports
 from rsn.interop.views import router as exchange
-from rsn.registry.views import router as registry
-from rsn.reports.views import router as reports
 from rsn.taxii.views import router as taxii
 
 health = APIRouter(tags=["node"])

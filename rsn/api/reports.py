@@ -42,7 +42,7 @@ def _disclose(node: Node, principal: Principal, ids: list[str], action: str) -> 
     node.chainer.poke()
 
 
-def _read_one(node: Node, principal: Principal, report_id: str) -> ReportRead:
+def read_one(node: Node, principal: Principal, report_id: str) -> ReportRead:
     with node.db.session() as session:
         report = service.get(session, principal=principal, report_id=report_id)
         [item] = service.load(
@@ -120,7 +120,7 @@ def create_report(
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"
     response.headers["Location"] = f"/api/v1/reports/{report_id}"
-    return _read_one(node, principal, report_id)
+    return read_one(node, principal, report_id)
 
 
 @router.get("", response_model=ReportPage)
@@ -171,7 +171,7 @@ def count_reports(
 @router.get("/{report_id}", response_model=ReportRead)
 def read_report(report_id: str, node: NodeDep, principal: PrincipalDep) -> ReportRead:
     """One report with the correlations the caller may see."""
-    return _read_one(node, principal, report_id)
+    return read_one(node, principal, report_id)
 
 
 @router.patch("/{report_id}", response_model=ReportRead)
@@ -182,7 +182,7 @@ def update_report(
     with node.db.session(write=True) as session:
         service.update_report(session, principal=principal, report_id=report_id, data=data)
     node.chainer.poke()
-    return _read_one(node, principal, report_id)
+    return read_one(node, principal, report_id)
 
 
 @router.post("/{report_id}/revoke", response_model=ReportRead)
@@ -193,7 +193,7 @@ def revoke_report(
     with node.db.session(write=True) as session:
         service.revoke(session, principal=principal, report_id=report_id, reason=data.reason)
     node.chainer.poke()
-    return _read_one(node, principal, report_id)
+    return read_one(node, principal, report_id)
 
 
 @router.get("/{report_id}/history", response_model=list[VersionRead])
