@@ -12,7 +12,8 @@ from rsn.api.deps import NodeDep, PrincipalDep
 from rsn.api.jsonbody import JSONRoute
 from rsn.errors import Forbidden
 from rsn.registry import catalog, service
-from rsn.reports.schemas import DistributionIn, Tlp
+from rsn.reports.schemas import DistributionIn
+from rsn.sharing import Tlp
 
 router = APIRouter(prefix="/api/v1", tags=["registry"], route_class=JSONRoute)
 

@@ -23,12 +23,11 @@ from rsn.reports.schemas import (
     ReportRead,
     ReportUpdate,
     Revocation,
-    Tlp,
     VersionRead,
     in_utc_range,
     no_control,
 )
-from rsn.sharing import Principal
+from rsn.sharing import Principal, Tlp
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"], route_class=JSONRoute)
 

@@ -20,7 +20,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from rsn.registry.models import ROLES
 from rsn.registry.regionpacks import Alpha2, OrgType
 from rsn.registry.taxonomy import FieldIssue, load_base, parse_yaml, validate_file
-from rsn.reports.schemas import Credibility, ObservableType, Reliability, Severity, Tlp
+from rsn.reports.schemas import Credibility, ObservableType, Reliability, Severity
+from rsn.sharing.models import Tlp
 
 Kind = Literal["cert", "police", "maritime", "disaster", "border", "regional", "cso"]
 Where = Literal["sea", "border", "any"]

@@ -15,6 +15,7 @@ from typing import Any
 import pycountry
 
 from rsn.registry.taxonomy import load_base
+from rsn.sharing.models import TLP_LEVELS
 
 CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -88,7 +89,7 @@ CERTAINTY_BACK: Mapping[str, int] = {
     "Unknown": 50,
 }
 
-TLP_ORDER = ("clear", "green", "amber", "amber+strict", "red")
+TLP_ORDER = TLP_LEVELS
 SCOPE: Mapping[str, str] = {
     "clear": "Public",
     "green": "Restricted",

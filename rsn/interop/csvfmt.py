@@ -47,6 +47,7 @@ from rsn.interop.model import (
 )
 from rsn.observables import OBSERVABLE_TYPES
 from rsn.reports.schemas import ReportCreate, rfc3339
+from rsn.sharing.models import UNMARKED
 
 REPORT_COLUMNS = (
     "id",
@@ -349,7 +350,7 @@ def _marking(where: str, tlp: str, distribution: str) -> dict[str, Any]:
     """No marking: amber+strict to the importer alone, whatever the row names."""
     level = tlp.lower().removeprefix("tlp:").strip()
     if not level:
-        return {"tlp": "amber+strict", "distribution": {}}
+        return {"tlp": UNMARKED, "distribution": {}}
     return {
         "tlp": "clear" if level == "white" else level,
         "distribution": _distribution(where, distribution),

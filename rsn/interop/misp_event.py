@@ -20,6 +20,7 @@ from rsn.interop import misp_terms as terms
 from rsn.interop.model import ImportContext, Incoming, IncomingVersion, problem, report_data
 from rsn.observables import ObservableError, normalize
 from rsn.reports.schemas import ReportCreate
+from rsn.sharing.models import UNMARKED
 
 Raw = dict[str, Any]
 MAX_OBSERVABLES = next(
@@ -323,7 +324,7 @@ def _incoming(where: str, event: Raw, found: Found, context: ImportContext) -> I
 
 def _payload(where: str, event: Raw, found: Found, context: ImportContext) -> dict[str, Any]:
     tags = {key: value for key, (_, value) in found.tags.items()}
-    tlp = max(found.tlps, key=terms.TLP_STRICTNESS.index) if found.tlps else "amber+strict"
+    tlp = max(found.tlps, key=terms.TLP_STRICTNESS.index) if found.tlps else UNMARKED
     payload: dict[str, Any] = {
         "title": event["info"],
         "category": _category(where, found, context),

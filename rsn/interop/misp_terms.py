@@ -16,6 +16,8 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
+from rsn.sharing.models import TLP_LEVELS
+
 # uuid5 namespace for the ids RSN derives (organizations, attributes, objects):
 # the same organization or value gets the same MISP uuid on every export.
 NAMESPACE = uuid.UUID("01420683-bb2c-4a21-8b79-578bbf64c880")
@@ -33,7 +35,7 @@ TLP_TAG = {
     "red": "tlp:red",
 }
 TLP_FROM_TAG = {tag: tlp for tlp, tag in TLP_TAG.items()} | {"tlp:white": "clear"}
-TLP_STRICTNESS = ("clear", "green", "amber", "amber+strict", "red")
+TLP_STRICTNESS = TLP_LEVELS
 
 # MISP distribution: 0 your organisation only, 1 this community only,
 # 2 connected communities, 3 all communities (4 is a sharing group).

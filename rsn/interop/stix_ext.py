@@ -52,6 +52,8 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
+from rsn.sharing.models import TLP_LEVELS
+
 STIX_NAMESPACE = uuid.UUID("00abedb4-aa42-466c-9c01-fed23315a9b7")
 RSN_NAMESPACE = uuid.UUID("ac789174-c953-4760-9c4e-dbc0416ec2f3")
 PUBLISHED = "2026-01-01T00:00:00.000Z"  # created/modified of RSN's fixed objects
@@ -79,7 +81,7 @@ TLP_OF_MARKING = {
     **{mid: tlp for tlp, mid in TLP2_IDS.items()},
 }
 # Most open first: when an object carries several TLP markings, the last wins.
-TLP_ORDER = ("clear", "green", "amber", "amber+strict", "red")
+TLP_ORDER = TLP_LEVELS
 
 MARKINGS: dict[str, dict[str, Any]] = {
     tlp: {

@@ -73,6 +73,7 @@ from rsn.interop.stix_ext import (
     rsn_id,
 )
 from rsn.interop.stix_map import Pairs, modified, tlp_of, when
+from rsn.sharing.models import UNMARKED
 
 UNATTRIBUTED = "stix:unattributed"
 SOURCE_MAX = 200  # the length of a report's source_identity
@@ -378,7 +379,7 @@ class Reader:
     def _group_key(self, oid: str) -> tuple[str | None, str]:
         obj = self.bundle.versions[oid][-1][1]
         creator = obj.get("created_by_ref")
-        tlp = tlp_of(obj, self.bundle.latest) or stix_map.UNMARKED
+        tlp = tlp_of(obj, self.bundle.latest) or UNMARKED
         return (str(creator) if creator else None, tlp)
 
     def _group(self, key: tuple[str | None, str], ids: list[str]) -> Incoming:

@@ -27,6 +27,7 @@ from rsn.interop.stix_ext import (
     sco,
 )
 from rsn.observables import ObservableError, normalize
+from rsn.sharing.models import UNMARKED
 
 Lookup = Callable[[str], dict[str, Any] | None]
 Pairs = list[tuple[str, str]]
@@ -34,7 +35,6 @@ Pairs = list[tuple[str, str]]
 MAX_OBSERVABLES = 500
 DEFAULT_CATEGORY = "cyber.attack"
 DEFAULT_CONFIDENCE = 50
-UNMARKED = "amber+strict"
 EXTENSION_FIELDS = (
     "category", "occurred_at", "country", "location", "sea_area", "severity",
     "source_reliability", "information_credibility", "distribution",

@@ -40,10 +40,11 @@ from urllib.parse import urlsplit
 from rsn import clock
 from rsn.errors import ValidationError
 from rsn.interop.model import ExportContext, ExportItem
+from rsn.sharing.models import TLP_LEVELS
 
 SID_FIRST = 1_000_000
 SID_LAST = 1_999_999
-TLP_ORDER = ("clear", "green", "amber", "amber+strict", "red")
+TLP_ORDER = TLP_LEVELS
 HASHES = {"file-md5": "md5", "file-sha1": "sha1", "file-sha256": "sha256"}
 LABEL_MAX = 100
 

@@ -24,9 +24,9 @@ from pydantic import (
 
 from rsn.errors import FieldProblem, ValidationError
 from rsn.observables import OBSERVABLE_TYPES, ObservableError, normalize
+from rsn.sharing.models import Tlp
 
 Severity = Literal["low", "medium", "high", "critical"]
-Tlp = Literal["clear", "green", "amber", "amber+strict", "red"]
 Reliability = Literal["A", "B", "C", "D", "E", "F"]
 Credibility = Literal["1", "2", "3", "4", "5", "6"]
 ObservableType = Literal[OBSERVABLE_TYPES]  # type: ignore[valid-type]

@@ -8,7 +8,7 @@ from __future__ import annotations
 from rsn.sharing.distribution import audience_for
 from rsn.sharing.distribution import resolve as resolve_distribution
 from rsn.sharing.distribution import resolve_many as resolve_distributions
-from rsn.sharing.models import TLP_LEVELS, Shareable, SharingGrant
+from rsn.sharing.models import TLP_LEVELS, UNMARKED, Shareable, SharingGrant, Tlp
 from rsn.sharing.policy import (
     RELEASER_ROLES,
     Audience,
@@ -54,6 +54,7 @@ __all__ = [
     "PUBLISHED",
     "RELEASER_ROLES",
     "TLP_LEVELS",
+    "UNMARKED",
     "Audience",
     "AudienceOrganization",
     "AudiencePerson",
@@ -63,6 +64,7 @@ __all__ = [
     "Reason",
     "Shareable",
     "SharingGrant",
+    "Tlp",
     "audience",
     "audience_for",
     "can_read",

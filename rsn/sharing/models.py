@@ -8,14 +8,20 @@ look-up that lists, counts and searches use alike.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, get_args
 
 from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from rsn.store import Base
 
-TLP_LEVELS = ("clear", "green", "amber", "amber+strict", "red")
+# TLP 2.0, from the widest audience to the narrowest: the one vocabulary of markings.
+# Every other module imports it from here (formats map their own terms onto it).
+Tlp = Literal["clear", "green", "amber", "amber+strict", "red"]
+TLP_LEVELS: tuple[Tlp, ...] = get_args(Tlp)
+# What an item that arrives with no marking is treated as: the narrowest that still
+# lets its importer's organization read it.
+UNMARKED: Tlp = "amber+strict"
 
 
 class SharingGrant(Base):
