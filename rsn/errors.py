@@ -7,7 +7,11 @@
     ├── Unauthorized              401  no credential, or a bad one
     ├── Forbidden                 403  visible, but the caller may not change it
     ├── NotFound                  404  absent, or not shared with the caller
-    └── Conflict                  409  clashes with what is stored
+    │   └── LinkNotUsable         404  an enrolment link unknown, expired, used or replaced
+    ├── NotAcceptable             406  TAXII: the client accepts no media type we answer in
+    ├── Conflict                  409  clashes with what is stored
+    ├── ContentTooLarge           413  TAXII: a POST body over the limit
+    └── UnsupportedMediaType      415  TAXII: a POST body not in the TAXII media type
 
 A hidden item and an absent one raise the same `NotFound` with the same message,
 so an answer never tells which of the two it was.
@@ -73,5 +77,26 @@ class NotFound(RSNError):
         self.ident = ident
 
 
+class LinkNotUsable(NotFound):
+    """An unknown, expired, used or superseded link: one message for all, like a 404."""
+
+    def __init__(self, message: str) -> None:
+        RSNError.__init__(self, message)
+        self.kind = "enrolment link"
+        self.ident = ""
+
+
+class NotAcceptable(RSNError):
+    status = 406
+
+
 class Conflict(RSNError):
     status = 409
+
+
+class ContentTooLarge(RSNError):
+    status = 413
+
+
+class UnsupportedMediaType(RSNError):
+    status = 415

@@ -21,7 +21,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from rsn import audit
-from rsn.errors import Conflict, NotFound, RSNError, ValidationError
+from rsn.errors import Conflict, LinkNotUsable, ValidationError
 from rsn.registry import service
 from rsn.registry.models import Enrolment, User
 from rsn.store import utcnow
@@ -32,15 +32,6 @@ UNUSABLE = (
     "This link is unknown, has expired or was already used. "
     "Ask your organization's liaison or duty officer for a new one."
 )
-
-
-class LinkNotUsable(NotFound):
-    """An unknown, expired, used or superseded link: one message for all, like a 404."""
-
-    def __init__(self) -> None:
-        RSNError.__init__(self, UNUSABLE)
-        self.kind = "enrolment link"
-        self.ident = ""
 
 
 def digest(secret: str) -> str:
@@ -116,10 +107,10 @@ def _retire_links(session: Session, *, user: User) -> None:
 def _live(session: Session, secret: str) -> tuple[Enrolment, User]:
     row = session.get(Enrolment, digest(secret)) if secret else None
     if row is None or row.used_at is not None or row.expires_at <= utcnow():
-        raise LinkNotUsable()
+        raise LinkNotUsable(UNUSABLE)
     user = session.get(User, row.user_id)
     if user is None or user.disabled:
-        raise LinkNotUsable()
+        raise LinkNotUsable(UNUSABLE)
     return row, user
 
 

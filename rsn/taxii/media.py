@@ -10,21 +10,9 @@ from typing import Annotated, Any
 import ijson
 from fastapi import Header, Request, Response
 
-from rsn.errors import BadRequest, RSNError
+from rsn.errors import BadRequest, ContentTooLarge, NotAcceptable, UnsupportedMediaType
 from rsn.interop import limits
 from rsn.taxii.schemas import TAXII, TAXII_21, Resource, dump
-
-
-class NotAcceptable(RSNError):
-    status = 406
-
-
-class ContentTooLarge(RSNError):
-    status = 413
-
-
-class UnsupportedMediaType(RSNError):
-    status = 415
 
 
 class TaxiiResponse(Response):
