@@ -54,5 +54,4 @@ def create_app(node: Node) -> FastAPI:
     errors.install(app, pages=web.error_page)
     app.add_exception_handler(web.SignInNeeded, web.to_sign_in)
     routes.mount(app)
-    web.mount(app)
     return app

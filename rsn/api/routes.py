@@ -1,16 +1,25 @@
-"""The whole HTTP surface of the node, mounted in one place."""
+"""The whole HTTP surface of the node, mounted in one place: REST, TAXII, pages, files.
+
+Read top to bottom, this is every router the node serves, in the order a request
+meets them; each router's module says what its routes do.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI
+from importlib import resources
 
-from rsn.api.approvals import router as approvals
-from rsn.api.observables import router as observables
-from rsn.api.registry import router as registry
-from rsn.api.releases import router as releases
-from rsn.api.reports import router as reports
-from rsn.interop.views import router as exchange
-from rsn.taxii.views import router as taxii
+from fastapi import APIRouter, FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from rsn.api import approvals, observables, registry, releases, reports
+from rsn.interop import views as exchange
+from rsn.taxii import views as taxii
+from rsn.web.views import admin, auth, dashboard, editing, mapview, profile, public
+from rsn.web.views import approvals as approval_pages
+from rsn.web.views import exchange as exchange_pages
+from rsn.web.views import observables as observable_pages
+from rsn.web.views import releases as release_pages
+from rsn.web.views import reports as report_pages
 
 health = APIRouter(tags=["node"])
 
@@ -21,12 +30,35 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
+API = (
+    health,
+    reports.router,
+    observables.router,
+    releases.router,
+    approvals.router,
+    registry.router,
+    exchange.router,
+)
+TAXII = (taxii.router,)
+PAGES = (
+    auth.router,
+    dashboard.router,
+    report_pages.router,
+    editing.router,
+    release_pages.router,
+    observable_pages.router,
+    mapview.router,
+    exchange_pages.router,
+    public.router,
+    admin.router,
+    approval_pages.router,
+    profile.router,
+)
+
+
 def mount(app: FastAPI) -> None:
-    app.include_router(health)
-    app.include_router(reports)
-    app.include_router(observables)
-    app.include_router(releases)
-    app.include_router(approvals)
-    app.include_router(registry)
-    app.include_router(exchange)
-    app.include_router(taxii)
+    """Every router, then the static files the pages use (served locally, no CDN)."""
+    for router in (*API, *TAXII, *PAGES):
+        app.include_router(router)
+    static = StaticFiles(directory=str(resources.files("rsn.web") / "static"))
+    app.mount("/static", static, name="static")

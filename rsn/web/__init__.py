@@ -6,30 +6,13 @@ none queries around it.
 
 from __future__ import annotations
 
-from importlib import resources
-
-from fastapi import FastAPI, Request
+from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
-from fastapi.staticfiles import StaticFiles
 
 from rsn.web.deps import SignInNeeded, maybe_viewer
 from rsn.web.templating import page
-from rsn.web.views import (
-    admin,
-    approvals,
-    auth,
-    dashboard,
-    editing,
-    exchange,
-    mapview,
-    observables,
-    profile,
-    public,
-    releases,
-    reports,
-)
 
-__all__ = ["SignInNeeded", "error_page", "mount", "to_sign_in"]
+__all__ = ["SignInNeeded", "error_page", "to_sign_in"]
 
 TITLES = {
     400: "The request could not be read",
@@ -40,28 +23,6 @@ TITLES = {
     409: "Conflict",
     422: "Something in the form needs fixing",
 }
-
-
-def mount(app: FastAPI) -> None:
-    """The web routes and the static files, mounted on the node's app."""
-    app.mount(
-        "/static", StaticFiles(directory=str(resources.files("rsn.web") / "static")), name="static"
-    )
-    for module in (
-        auth,
-        dashboard,
-        reports,
-        editing,
-        releases,
-        observables,
-        mapview,
-        exchange,
-        public,
-        admin,
-        approvals,
-        profile,
-    ):
-        app.include_router(module.router)
 
 
 def error_page(request: Request, status: int, message: str) -> Response:
