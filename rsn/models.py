@@ -5,6 +5,7 @@ from __future__ import annotations
 from rsn.audit.models import AuditCheckpoint, AuditRecord
 from rsn.fusion.models import CorrelationEntry
 from rsn.interop.models import KeptObject, ReportLink
+from rsn.interop.taxii_state import PullCursor, TaxiiStatus
 from rsn.registry.models import (
     ApiToken,
     Enrolment,
@@ -16,6 +17,7 @@ from rsn.registry.models import (
     SharingGroupMember,
     User,
 )
+from rsn.registry.sessions import SignInFailure, WebSession
 from rsn.reports.models import (
     Counter,
     IdempotencyKey,
@@ -25,8 +27,6 @@ from rsn.reports.models import (
     ReportVersion,
 )
 from rsn.sharing.models import SharingGrant
-from rsn.taxii.models import PullCursor, TaxiiStatus
-from rsn.web.models import SignInFailure, WebSession
 
 __all__ = [
     "ApiToken",

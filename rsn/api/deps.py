@@ -22,10 +22,10 @@ from rsn.node import Node
 from rsn.registry import service as registry
 from rsn.registry import tokens
 from rsn.registry.models import User
+from rsn.registry.sessions import SignInFailure
 from rsn.sharing import Principal
 from rsn.store import utcnow
 from rsn.web import sessions
-from rsn.web.models import SignInFailure
 
 bearer = HTTPBearer(auto_error=False, description="An API token made with `rsn token create`.")
 basic = HTTPBase(scheme="basic", auto_error=False, description="A user's username and password.")

@@ -25,11 +25,11 @@ from taxii2client.v21 import ApiRoot, Collection, Server, as_pages
 from rsn.errors import BadRequest, ValidationError
 from rsn.interop import ingest, stix
 from rsn.interop.model import ImportContext
+from rsn.interop.taxii_state import PullCursor
 from rsn.registry import catalog
 from rsn.reports.schemas import rfc3339
 from rsn.sharing import Principal
 from rsn.store import Database, utcnow
-from rsn.taxii.models import PullCursor
 
 DATE_ADDED_LAST = "X-TAXII-Date-Added-Last"
 DATE_ADDED_FIRST = "X-TAXII-Date-Added-First"

@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 
 from rsn.errors import NotFound, ValidationError
 from rsn.interop.ingest import Summary
+from rsn.interop.taxii_state import TaxiiStatus
 from rsn.sharing import Principal
 from rsn.store import new_id
-from rsn.taxii.models import TaxiiStatus
 from rsn.taxii.schemas import Status, StatusDetail, taxii_time
 
 INDEX = re.compile(r"^objects\[(\d+)\]")

@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 from rsn import audit
 from rsn.registry import service as registry
 from rsn.registry.models import User
+from rsn.registry.sessions import SignInFailure, WebSession
 from rsn.store import utcnow
-from rsn.web.models import SignInFailure, WebSession
 
 IDLE = timedelta(hours=12)
 WINDOW = timedelta(minutes=15)

@@ -26,9 +26,9 @@ from rsn.errors import Conflict, Forbidden, NotFound, RSNError, ValidationError
 from rsn.registry import ORG_TYPES, ROLES, approvals, enrolment, tokens
 from rsn.registry import service as registry
 from rsn.registry.models import Organization, SharingGroup, User
+from rsn.registry.sessions import WebSession
 from rsn.web import sessions
 from rsn.web.deps import FormViewerDep, NodeDep, Viewer, ViewerDep
-from rsn.web.models import WebSession
 from rsn.web.templating import page
 from rsn.web.views import releases
 from rsn.web.views.profile import field_errors

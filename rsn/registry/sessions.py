@@ -1,4 +1,8 @@
-"""Browser sessions and sign-in failures, kept server-side in the node's database."""
+"""Browser sessions and sign-in failures: credentials kept server-side, like API tokens.
+
+The web face signs people in and out with them (`rsn.web.sessions`); they live here,
+with the accounts they belong to, so that no feature or table list imports a face.
+"""
 
 from __future__ import annotations
 
