@@ -21,12 +21,12 @@ from rsn.cli.main import app
 from rsn.config import Settings
 from rsn.interop import outbound, stix
 from rsn.interop.model import ExportContext
+from rsn.interop.taxii_state import PullCursor
 from rsn.node import Node
 from rsn.reports import service
 from rsn.reports.models import Report
 from rsn.reports.schemas import ReportCreate
 from rsn.store import Database
-from rsn.taxii.models import PullCursor
 from tests.factories import World, bimstec_world, report_payload
 
 pytestmark = pytest.mark.slow
