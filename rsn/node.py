@@ -7,13 +7,14 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from rsn import audit, clock
+from rsn import audit, clock, sharing
 from rsn.config import Settings
 from rsn.errors import Conflict
+from rsn.sharing import Principal
 from rsn.store import Database, upgrade
 
 log = logging.getLogger("rsn.node")
@@ -150,6 +151,15 @@ class Node:
             upgrade(settings.database_url)
         self.db = open_database(settings)
         self.chainer = Chainer(self.db)
+
+    def disclose(self, principal: Principal, item_ids: Iterable[str], action: str) -> None:
+        """Record what a read answer disclosed, in a write of its own, only when it did."""
+        ids = list(item_ids)
+        if not ids:
+            return
+        with self.db.session(write=True) as session:
+            sharing.disclose(session, principal=principal, item_ids=ids, action=action)
+        self.chainer.poke()
 
     def close(self) -> None:
         self.chainer.stop()

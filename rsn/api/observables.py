@@ -6,7 +6,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from rsn import audit
 from rsn.api.deps import NodeDep, PrincipalDep
 from rsn.api.jsonbody import JSONRoute
 from rsn.fusion import sightings
@@ -38,13 +37,7 @@ def read_observable(
             cursor=cursor,
             threshold=node.settings.correlation_threshold,
         )
-    ids = sightings.disclosed(principal, seen)
-    if ids:  # one record per answer that hands non-public fields to a non-originator
-        with node.db.session(write=True) as session:
-            audit.record(
-                session, actor=principal.username, action="report.observable", item_ids=ids
-            )
-        node.chainer.poke()
+    node.disclose(principal, sightings.disclosed(principal, seen), "report.observable")
     return to_page(seen)
 
 

@@ -9,7 +9,6 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Header, Query, Response
 from sqlalchemy.exc import IntegrityError
 
-from rsn import audit
 from rsn.api.deps import NodeDep, PrincipalDep
 from rsn.api.jsonbody import JSONRoute
 from rsn.errors import Conflict, ValidationError
@@ -32,15 +31,6 @@ from rsn.sharing import Principal, Tlp
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"], route_class=JSONRoute)
 
 
-def _disclose(node: Node, principal: Principal, ids: list[str], action: str) -> None:
-    """One audit record per answer that hands non-public fields to a non-originator."""
-    if not ids:
-        return
-    with node.db.session(write=True) as session:
-        audit.record(session, actor=principal.username, action=action, item_ids=ids)
-    node.chainer.poke()
-
-
 def read_one(node: Node, principal: Principal, report_id: str) -> ReportRead:
     with node.db.session() as session:
         report = service.get(session, principal=principal, report_id=report_id)
@@ -51,7 +41,7 @@ def read_one(node: Node, principal: Principal, report_id: str) -> ReportRead:
             with_correlations=True,
             threshold=node.settings.correlation_threshold,
         )
-    _disclose(node, principal, present.disclosed(principal, [item]), "report.read")
+    node.disclose(principal, present.disclosed(principal, [item]), "report.read")
     return present.to_read(item)
 
 
@@ -143,7 +133,7 @@ def list_reports(
             session, principal=principal, filters=filters, limit=limit, cursor=cursor
         )
         items = service.load(session, principal=principal, reports=rows, with_correlations=False)
-    _disclose(node, principal, present.disclosed(principal, items), "report.list")
+    node.disclose(principal, present.disclosed(principal, items), "report.list")
     return ReportPage(items=[present.to_read(i) for i in items], next_cursor=next_cursor)
 
 
@@ -213,5 +203,5 @@ def report_history(report_id: str, node: NodeDep, principal: PrincipalDep) -> li
         ]
         tlp = versions[-1].snapshot.get("tlp") if versions else "clear"
     if tlp != "clear":
-        _disclose(node, principal, [report_id], "report.history")
+        node.disclose(principal, [report_id], "report.history")
     return out

@@ -13,7 +13,7 @@ from typing import Literal
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from rsn import audit, sharing
+from rsn import sharing
 from rsn.interop.model import ExportItem, Originator, VersionOut
 from rsn.interop.models import KeptObject
 from rsn.registry.models import Organization, User
@@ -143,16 +143,20 @@ def _originators(session: Session, reports: Sequence[Report]) -> dict[str, Origi
     }
 
 
-def record_disclosure(
-    session: Session, *, principal: Principal, exported: Sequence[ExportItem], action: str
-) -> None:
-    """One audit record per export naming what it carried to someone not its originator."""
-    ids = [
+def disclosed(principal: Principal, exported: Sequence[ExportItem]) -> list[str]:
+    """The ids an export carried to someone not their originator, past public fields."""
+    return [
         item.report_id
         for item in exported
         if sharing.discloses(
             principal, tlp=str(item.current["tlp"]), originator_user_id=item.originator.user_id
         )
     ]
-    if ids:
-        audit.record(session, actor=principal.username, action=action, item_ids=ids)
+
+
+def record_disclosure(
+    session: Session, *, principal: Principal, exported: Sequence[ExportItem], action: str
+) -> None:
+    """One audit record per export naming what it carried to someone not its originator."""
+    ids = disclosed(principal, exported)
+    sharing.disclose(session, principal=principal, item_ids=ids, action=action)

@@ -5,6 +5,7 @@ Other features ask it; none re-implements it. See `policy` for the rules.
 
 from __future__ import annotations
 
+from rsn.sharing.disclosure import disclose
 from rsn.sharing.distribution import audience_for
 from rsn.sharing.distribution import resolve as resolve_distribution
 from rsn.sharing.distribution import resolve_many as resolve_distributions
@@ -68,6 +69,7 @@ __all__ = [
     "audience",
     "audience_for",
     "can_read",
+    "disclose",
     "discloses",
     "draft_keys",
     "for_user",

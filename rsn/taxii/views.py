@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Query, Request
 from starlette.concurrency import run_in_threadpool
 
-from rsn import audit, sharing
+from rsn import audit
 from rsn.api.deps import NodeDep, TaxiiPrincipalDep
 from rsn.errors import Forbidden, NotFound, ValidationError
 from rsn.interop import outbound, surrogates
@@ -157,18 +157,7 @@ def _page(
 
 def _disclose(node: Node, caller: Principal, carried: Sequence[ExportItem]) -> None:
     """Audit what left the node, opening a write only when a page disclosed something."""
-    if not any(
-        sharing.discloses(
-            caller, tlp=str(i.current["tlp"]), originator_user_id=i.originator.user_id
-        )
-        for i in carried
-    ):
-        return
-    with node.db.session(write=True) as session:
-        outbound.record_disclosure(
-            session, principal=caller, exported=carried, action="report.taxii"
-        )
-    node.chainer.poke()
+    node.disclose(caller, outbound.disclosed(caller, carried), "report.taxii")
 
 
 def _headers(entries: Sequence[Entry]) -> dict[str, str]:

@@ -14,9 +14,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
-from rsn import audit, fusion
+from rsn import fusion
 from rsn.fusion import crossborder
-from rsn.node import Node
 from rsn.registry import catalog
 from rsn.registry.service import country_name
 from rsn.reports import listing, present, service
@@ -106,21 +105,12 @@ def _board(session: Session, principal: Principal, threshold: int) -> Board:
     return Board(loaded, links, counts, since, names, list(dict.fromkeys(shown)))
 
 
-def disclose(node: Node, principal: Principal, ids: list[str], action: str) -> None:
-    """One audit record per page that shows non-public fields to a non-originator."""
-    if not ids:
-        return
-    with node.db.session(write=True) as session:
-        audit.record(session, actor=principal.username, action=action, item_ids=ids)
-    node.chainer.poke()
-
-
 @router.get("/dashboard", response_class=HTMLResponse)
 def dashboard(request: Request, node: NodeDep, viewer: ViewerDep) -> HTMLResponse:
     """The signed-in user's overview: newest, cross-border, and the last 30 days."""
     with node.db.session() as session:
         board = _board(session, viewer.principal, node.settings.correlation_threshold)
-    disclose(node, viewer.principal, board.disclosed, "report.dashboard")
+    node.disclose(viewer.principal, board.disclosed, "report.dashboard")
     return page(
         request,
         "dashboard/index.html",

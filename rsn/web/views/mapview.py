@@ -28,7 +28,7 @@ from rsn.reports.schemas import rfc3339
 from rsn.sharing import Principal
 from rsn.web.deps import NodeDep, ViewerDep
 from rsn.web.templating import page
-from rsn.web.views.dashboard import category_names, disclose, window_start
+from rsn.web.views.dashboard import category_names, window_start
 
 router = APIRouter(include_in_schema=False)
 
@@ -188,7 +188,7 @@ def map_data(
     with node.db.session() as session:
         query = _query(session, days, category)
         body, shown = _data(session, viewer.principal, query)
-    disclose(node, viewer.principal, shown, "report.map")
+    node.disclose(viewer.principal, shown, "report.map")
     return JSONResponse(body, headers={"Cache-Control": "private, no-store"})
 
 

@@ -14,13 +14,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from rsn import audit
 from rsn.errors import ValidationError
 from rsn.fusion import sightings
-from rsn.node import Node
 from rsn.observables import OBSERVABLE_LABELS, OBSERVABLE_TYPES
 from rsn.registry import service as registry
-from rsn.sharing import Principal
 from rsn.web.deps import NodeDep, ViewerDep
 from rsn.web.templating import page
 
@@ -62,7 +59,9 @@ def show_observable(request: Request, node: NodeDep, viewer: ViewerDep) -> Respo
             errors = {p.field: p.message for p in exc.problems}
         names = _names(s)
     if seen is not None:
-        _disclose(node, viewer.principal, sightings.disclosed(viewer.principal, seen))
+        node.disclose(
+            viewer.principal, sightings.disclosed(viewer.principal, seen), "report.observable"
+        )
     return page(
         request,
         "observables/show.html",
@@ -84,12 +83,3 @@ def _names(session: Session) -> dict[str, dict[str, str]]:
         "state_names": {m.code: m.name for m in registry.get_member_states(session)},
         "org_names": {o.slug: o.name for o in registry.get_organizations(session)},
     }
-
-
-def _disclose(node: Node, principal: Principal, ids: list[str]) -> None:
-    """One audit record per page that hands non-public fields to a non-originator."""
-    if not ids:
-        return
-    with node.db.session(write=True) as s:
-        audit.record(s, actor=principal.username, action="report.observable", item_ids=ids)
-    node.chainer.poke()

@@ -20,7 +20,7 @@ from pydantic import ValidationError as PydanticError
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from rsn import audit, sharing
+from rsn import sharing
 from rsn.api.errors import describe
 from rsn.errors import FieldProblem, Forbidden, NotFound, ValidationError
 from rsn.node import Node
@@ -110,7 +110,7 @@ def list_reports(request: Request, node: NodeDep, viewer: ViewerDep) -> Response
     with node.db.session() as s:
         items, next_cursor, errors = _listed(s, viewer.principal, asked)
         choices = _filter_choices(s)
-    _disclose(node, viewer.principal, present.disclosed(viewer.principal, items), "report.list")
+    node.disclose(viewer.principal, present.disclosed(viewer.principal, items), "report.list")
     response = page(
         request,
         "reports/_results.html" if fragment else "reports/list.html",
@@ -389,7 +389,7 @@ def _report_page(
             threshold=node.settings.correlation_threshold,
         )
         context = _report_context(s, principal, item)
-    _disclose(node, principal, present.disclosed(principal, [item]), "report.read")
+    node.disclose(principal, present.disclosed(principal, [item]), "report.read")
     return page(
         request,
         "reports/show.html",
@@ -482,15 +482,6 @@ def _observable(snapshot: dict[str, Any]) -> str:
 
 
 # --- shared helpers ------------------------------------------------------------------
-
-
-def _disclose(node: Node, principal: Principal, ids: list[str], action: str) -> None:
-    """One audit record per page that hands non-public fields to a non-originator."""
-    if not ids:
-        return
-    with node.db.session(write=True) as s:
-        audit.record(s, actor=principal.username, action=action, item_ids=ids)
-    node.chainer.poke()
 
 
 def _categories(tax: Taxonomy) -> list[tuple[str, str]]:
