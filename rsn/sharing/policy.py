@@ -337,6 +337,24 @@ def _reason(key: str, *, own_org_id: str, groups: Mapping[str, tuple[str, str]])
     return Reason("person")
 
 
+def group_ids(principal: Principal) -> list[str]:
+    """The sharing groups the principal reads as a member of (their collections in TAXII)."""
+    return _refs(principal.keys, "group")
+
+
+def shared_with_group(group_id: str, item_id: SQLColumnExpression[str]) -> ColumnElement[bool]:
+    """SQL true for the items shared with a sharing group (by its own key, not a reader's).
+
+    Alongside `visible` for a reader, it makes a group's collection: what the group
+    was given that the reader may read.
+    """
+    return exists(
+        select(SharingGrant.item_id).where(
+            SharingGrant.item_id == item_id, SharingGrant.key == f"group:{group_id}"
+        )
+    )
+
+
 def _refs(keys: Iterable[str], kind: str) -> list[str]:
     return sorted(k.partition(":")[2] for k in keys if k.startswith(f"{kind}:"))
 

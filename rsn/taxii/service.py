@@ -29,7 +29,6 @@ from rsn.sharing import Principal
 from rsn.taxii import walk
 from rsn.taxii.filters import Cursor, Entry, Match
 from rsn.taxii.schemas import MAIN_COLLECTION
-from rsn.taxii.walk import GROUP_PREFIX
 
 
 @dataclass(frozen=True)
@@ -51,7 +50,7 @@ def collections(session: Session, *, principal: Principal) -> list[Scope]:
         "Every report you may read on this node, with its observables and indicators.",
         can_write=sharing.may_file(principal),
     )
-    group_ids = sorted(k.removeprefix(GROUP_PREFIX) for k in principal.keys if _is_group(k))
+    group_ids = sharing.group_ids(principal)
     if not group_ids:
         return [main]
     groups = session.scalars(
@@ -70,10 +69,6 @@ def collections(session: Session, *, principal: Principal) -> list[Scope]:
             for g in groups
         ),
     ]
-
-
-def _is_group(key: str) -> bool:
-    return key.startswith(GROUP_PREFIX)
 
 
 def collection(session: Session, *, principal: Principal, collection_id: str) -> Scope:

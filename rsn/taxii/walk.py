@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -31,7 +31,6 @@ OBJECTS_PER_REPORT = 8  # a guess for the first fetch: a report with two observa
 MAX_CHUNK = 256
 SCAN_BUDGET = 500  # reports one request looks through before it answers `more` anyway
 SLACK = timedelta(hours=1)  # the longest a writer may wait for its commit numbers
-GROUP_PREFIX = "group:"  # the audience key a sharing group holds (rsn.sharing.policy)
 # Types of the objects RSN makes from a report; any other id can only be a kept object.
 DERIVED_TYPES = frozenset({"identity", "location", "indicator", "relationship"}) | SCO_TYPES
 
@@ -104,8 +103,7 @@ def holders(session: Session, ids: frozenset[str]) -> list[str] | None:
 def _reports(session: Session, walk: Walk, from_seq: int, chunk: int) -> list[Report]:
     query = outbound.visible_reports(walk.principal).where(Report.seq >= from_seq)
     if walk.group_id is not None:
-        group = replace(walk.principal, keys=frozenset({GROUP_PREFIX + walk.group_id}))
-        query = query.where(sharing.visible(group, Report.id))
+        query = query.where(sharing.shared_with_group(walk.group_id, Report.id))
     if walk.holders is not None:
         query = query.where(Report.id.in_(walk.holders))
     if walk.match.added_after is not None:
