@@ -11,7 +11,8 @@
     ├── NotAcceptable             406  TAXII: the client accepts no media type we answer in
     ├── Conflict                  409  clashes with what is stored
     ├── ContentTooLarge           413  TAXII: a POST body over the limit
-    └── UnsupportedMediaType      415  TAXII: a POST body not in the TAXII media type
+    ├── UnsupportedMediaType      415  TAXII: a POST body not in the TAXII media type
+    └── Busy                      503  the store's writer stayed busy: try again after Retry-After
 
 A hidden item and an absent one raise the same `NotFound` with the same message,
 so an answer never tells which of the two it was.
@@ -100,3 +101,17 @@ class ContentTooLarge(RSNError):
 
 class UnsupportedMediaType(RSNError):
     status = 415
+
+
+class Busy(RSNError):
+    """The node could not get the store's write lock in time: an overload, not a fault.
+
+    Answered 503 with `Retry-After`, so a client backs off and tries again; nothing
+    of the request was stored.
+    """
+
+    status = 503
+
+    def __init__(self, message: str, *, retry_after: int = 2) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rsn.audit.models import AuditCheckpoint, AuditRecord
 from rsn.fusion.models import CorrelationEntry
-from rsn.interop.models import KeptObject, ReportLink
+from rsn.interop.models import KeptObject, ReportLink, StagedImport, StagedReport
 from rsn.interop.taxii_state import PullCursor, TaxiiStatus
 from rsn.registry.models import (
     ApiToken,
@@ -26,7 +26,7 @@ from rsn.reports.models import (
     ReportObservable,
     ReportVersion,
 )
-from rsn.sharing.models import SharingGrant
+from rsn.sharing.models import SharingGrant, StagedGrant
 
 __all__ = [
     "ApiToken",
@@ -51,6 +51,9 @@ __all__ = [
     "SharingGroup",
     "SharingGroupMember",
     "SignInFailure",
+    "StagedGrant",
+    "StagedImport",
+    "StagedReport",
     "TaxiiStatus",
     "User",
     "WebSession",

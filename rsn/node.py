@@ -14,6 +14,7 @@ from pathlib import Path
 from rsn import audit, clock, sharing
 from rsn.config import Settings
 from rsn.errors import Conflict
+from rsn.interop import staged
 from rsn.sharing import Principal
 from rsn.store import Database, upgrade
 
@@ -150,6 +151,7 @@ class Node:
         if migrate:
             upgrade(settings.database_url)
         self.db = open_database(settings)
+        staged.discard_stale(self.db)  # what an import cut short by a crash left, open to nobody
         self.chainer = Chainer(self.db)
 
     def disclose(self, principal: Principal, item_ids: Iterable[str], action: str) -> None:

@@ -50,8 +50,9 @@ def _from_token(the_node: Node, token: str) -> Principal:
     with the_node.db.session() as session:
         who, check = sharing.from_token(session, token)
     if check.stale:
-        with the_node.db.session(write=True) as session:
-            tokens.touch(session, token_id=check.token_id)
+        with the_node.db.try_write() as session:
+            if session is not None:  # else the next request notes it
+                tokens.touch(session, token_id=check.token_id)
     return who
 
 

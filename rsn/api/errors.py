@@ -12,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from rsn.errors import FieldProblem, RSNError
+from rsn.errors import Busy, FieldProblem, RSNError
 from rsn.taxii.schemas import TAXII_21
 
 log = logging.getLogger("rsn.api")
@@ -103,7 +103,9 @@ def install(app: FastAPI, pages: PageRenderer | None = None) -> None:
         headers: Mapping[str, str] | None = None,
     ) -> Response:
         if pages is not None and not _for_machines(request):
-            return pages(request, status, message)
+            shown = pages(request, status, message)
+            shown.headers.update(headers or {})
+            return shown
         if request.url.path.startswith(TAXII_PATH):
             return taxii_error(status, message, problems, headers)
         return JSONResponse(body(message, problems), status_code=status, headers=headers)
@@ -115,6 +117,8 @@ def install(app: FastAPI, pages: PageRenderer | None = None) -> None:
         if exc.status == 401:
             headers = {"WWW-Authenticate": "Bearer"}
             problems = [FieldProblem("Authorization", exc.message)]
+        elif isinstance(exc, Busy):
+            headers = {"Retry-After": str(exc.retry_after)}
         return answer(request, exc.status, exc.message, problems, headers)
 
     async def on_validation_error(request: Request, exc: Exception) -> Response:

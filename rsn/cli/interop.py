@@ -109,20 +109,19 @@ def import_file(
 def _import(
     db: Database, file: Path, as_user: str, format: str | None, country: str | None, dry_run: bool
 ) -> flows.ImportResult:
-    """The import in one transaction, rolled back after counting when it is a dry run."""
-    with file.open("rb") as stream, db.session(write=True) as session, _bar(file) as advance:
+    """The import, staged so a serving node's users can write meanwhile; a dry run keeps nothing."""
+    with db.session() as session:
         principal = _principal(session, as_user)
-        result = flows.import_stream(
-            session,
+    with file.open("rb") as stream, _bar(file) as advance:
+        return flows.import_staged(
+            db,
             principal=principal,
             stream=stream,
             format=format,
             country=country,
             progress=advance,
+            dry_run=dry_run,
         )
-        if dry_run:
-            session.rollback()
-    return result
 
 
 @contextmanager

@@ -9,6 +9,7 @@ from rsn.fusion.correlate import (
     Match,
     correlations,
     forget,
+    index_published,
     reindex,
 )
 from rsn.fusion.crossborder import CrossBorderLink, for_organization
@@ -22,5 +23,6 @@ __all__ = [
     "correlations",
     "for_organization",
     "forget",
+    "index_published",
     "reindex",
 ]

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import Select, bindparam, delete, insert, select
 from sqlalchemy.orm import Session
 
+from rsn import sharing
 from rsn.fusion.models import CorrelationEntry
-from rsn.reports.models import ReportObservable
+from rsn.reports.models import Report, ReportObservable
 from rsn.sharing import Principal, SharingGrant
 from rsn.store.bulk import insert_plain
 
@@ -52,8 +54,12 @@ def reindex(session: Session, items: Sequence[Indexed]) -> None:
     """Add the reports' index rows; a revoked report correlates with nothing.
 
     A report that had rows is `forget`-ed first, while its old observables and
-    grants are still stored.
+    grants are still stored. Reports written in a staged batch (`sharing.staging`)
+    are indexed when the batch is published (`index_published`): rows under their
+    keys would show them to readers before then.
     """
+    if sharing.staging(session) is not None:
+        return
     rows = [
         {"type": t, "value": v, "key": k, "report_id": item.report_id}
         for item in items
@@ -79,7 +85,7 @@ def forget(session: Session, report_ids: Sequence[str]) -> None:
     filing would have to keep up (a tenth of the pages it wrote) for the sake of
     edits and revocations alone.
     """
-    if not report_ids:
+    if not report_ids or sharing.staging(session) is not None:
         return
     ids = list(report_ids)
     values = session.execute(
@@ -99,6 +105,24 @@ def forget(session: Session, report_ids: Sequence[str]) -> None:
     ]
     if rows:
         session.connection().execute(_FORGET, rows)
+
+
+def index_published(session: Session, report_ids: Select[Any]) -> None:
+    """Index the reports of a batch just published, from their stored observables and grants.
+
+    The same rows `reindex` writes (each live report's observables under each of its
+    keys), in one statement, in the transaction that publishes the batch.
+    """
+    rows = (
+        select(ReportObservable.type, ReportObservable.value, SharingGrant.key, Report.id)
+        .join(Report, Report.id == ReportObservable.report_id)
+        .join(SharingGrant, SharingGrant.item_id == Report.id)
+        .where(Report.id.in_(report_ids), Report.revoked.is_(False))
+        .distinct()
+    )
+    session.connection().execute(
+        insert(CorrelationEntry).from_select(["type", "value", "key", "report_id"], rows)
+    )
 
 
 def correlations(

@@ -18,11 +18,12 @@ from sqlalchemy.orm import Session
 
 from rsn import audit
 from rsn.errors import ValidationError
-from rsn.interop import formats, ingest, outbound, provenance, surrogates
+from rsn.interop import formats, ingest, outbound, provenance, staged, surrogates
 from rsn.interop.formats import Format
-from rsn.interop.model import ExportContext, ExportItem, ImportContext
+from rsn.interop.model import ExportContext, ExportItem, ImportContext, Incoming
 from rsn.registry import catalog
 from rsn.sharing import Principal
+from rsn.store import Database
 
 Progress = Callable[[int], None]
 
@@ -71,6 +72,57 @@ def import_stream(
     The stream must be seekable (a file, an upload spooled to disk): its first
     bytes are read to tell the format, then it is read again from the start.
     """
+    fmt, context = _reading(session, principal, stream, format, country, node_name)
+    parsed = fmt.load().parse(Counted(stream, progress), context)
+    with _as_file_problems(), _no_cycle_collection():
+        summary = ingest.store(session, principal=principal, items=parsed)
+    return ImportResult(fmt.name, summary)
+
+
+def import_staged(
+    db: Database,
+    *,
+    principal: Principal,
+    stream: IO[bytes],
+    format: str | None = None,
+    country: str | None = None,
+    node_name: str = "rsn",
+    progress: Progress | None = None,
+    dry_run: bool = False,
+) -> ImportResult:
+    """`import_stream` for a node in use: other users' writes go on while it is written.
+
+    The file is checked whole before anything is written, written in chunks that
+    other writers interleave with, and made visible all at once (`staged`); a dry
+    run does the same and keeps nothing. `progress` follows the writing pass.
+    """
+    with db.session() as session:
+        fmt, context = _reading(session, principal, stream, format, country, node_name)
+    passes = 0
+
+    def items() -> Iterator[Incoming]:
+        nonlocal passes
+        passes += 1
+        stream.seek(0)
+        counted = Counted(stream, progress if passes == 2 else None)
+        return iter(fmt.load().parse(counted, context))
+
+    with _as_file_problems(), _no_cycle_collection():
+        summary = staged.run(
+            db, principal=principal, items=items, format_name=fmt.name, dry_run=dry_run
+        )
+    return ImportResult(fmt.name, summary)
+
+
+def _reading(
+    session: Session,
+    principal: Principal,
+    stream: IO[bytes],
+    format: str | None,
+    country: str | None,
+    node_name: str,
+) -> tuple[Format, ImportContext]:
+    """The file's format (named, or told from its first bytes) and what its parser needs."""
     head = stream.read(formats.HEAD_BYTES)
     stream.seek(0)
     fmt = formats.get(format, reading=True) if format else formats.detect(head)
@@ -82,15 +134,18 @@ def import_stream(
     )
     if "json" in fmt.media_type:
         surrogates.refuse_in_stream(stream)
-    parsed = fmt.load().parse(Counted(stream, progress), context)
+    return fmt, context
+
+
+@contextmanager
+def _as_file_problems() -> Iterator[None]:
+    """A file that is not the JSON or text it claims is a problem with the field `file`."""
     try:
-        with _no_cycle_collection():
-            summary = ingest.store(session, principal=principal, items=parsed)
+        yield
     except ijson.JSONError as exc:
         raise ValidationError.field("file", f"is not valid JSON: {exc}") from None
     except UnicodeDecodeError as exc:
         raise ValidationError.field("file", f"is not UTF-8 text: {exc.reason}.") from None
-    return ImportResult(fmt.name, summary)
 
 
 @contextmanager

@@ -91,11 +91,69 @@ def store(session: Session, *, principal: Principal, items: Iterable[Incoming]) 
     return summary
 
 
-def _store_batch(
-    session: Session, principal: Principal, items: list[Incoming], summary: Summary
+def check(session: Session, *, principal: Principal, items: Iterable[Incoming]) -> int:
+    """Check every item as `store` would, writing nothing; how many items there are.
+
+    A staged import runs this over the whole file before it takes the write lock,
+    so a bad object anywhere refuses the file before anything is written.
+    """
+    if not sharing.may_file(principal):
+        raise Forbidden(f"A {principal.role} may read reports but not import them.")
+    scratch, count = Summary(), 0
+    for item in items:
+        if not item.versions:
+            raise problem(item.where, "holds no report version to import.")
+        for version in item.versions:
+            _checked(session, item.where, version, scratch)
+        count += 1
+    return count
+
+
+def stage(
+    session: Session,
+    *,
+    principal: Principal,
+    items: list[Incoming],
+    summary: Summary,
+    deferred: dict[int, str],
+    offset: int,
+) -> list[str]:
+    """One chunk of a staged import: its new reports, in a batch (`sharing.staged`).
+
+    Items that update a report the importer's organization holds already are not
+    written here, where they would show before the rest: their positions in the
+    file (counted from `offset`) go into `deferred`, for `update_deferred` in the
+    transaction that publishes the batch. Returns the ids of the reports created.
+    """
+    return _store_batch(session, principal, items, summary, deferred, offset)
+
+
+def update_deferred(
+    session: Session,
+    *,
+    principal: Principal,
+    items: Iterable[tuple[Incoming, str]],
+    summary: Summary,
 ) -> None:
+    """Apply the updates `stage` left for the publishing transaction."""
+    scratch, touched = Summary(), []
+    for item, report_id in items:
+        item.versions = [_checked(session, item.where, v, scratch) for v in item.versions]
+        _update(session, principal, report_id, item, summary)
+        touched.append(report_id)
+    summary.awaiting_release += release.waiting(session, touched)
+
+
+def _store_batch(
+    session: Session,
+    principal: Principal,
+    items: list[Incoming],
+    summary: Summary,
+    deferred: dict[int, str] | None = None,
+    offset: int = 0,
+) -> list[str]:
     if not items:
-        return
+        return []
     for item in items:
         if not item.versions:
             raise problem(item.where, "holds no report version to import.")
@@ -108,11 +166,14 @@ def _store_batch(
     ids = _create(session, principal, fresh, summary)
     stored: list[str] = []
     touched: list[str] = []  # what this import wrote: its own unchanged reports are not
-    for item in items:
+    for position, item in enumerate(items, start=offset):
         key = _key(item)
         if id(item) in own:
             summary.unchanged += 1
             stored.append(own[id(item)])
+        elif key in held and deferred is not None:
+            stored.append(held[key])
+            deferred[position] = held[key]
         elif key in held:
             stored.append(held[key])
             touched.append(held[key])
@@ -122,6 +183,7 @@ def _store_batch(
             touched.append(ids[id(item)])
     summary.report_ids.extend(stored)
     summary.awaiting_release += release.waiting(session, touched)
+    return [ids[id(item)] for item in fresh]
 
 
 def _own(session: Session, principal: Principal, items: Sequence[Incoming]) -> dict[int, str]:
@@ -251,8 +313,11 @@ def _append(
     session: Session, principal: Principal, report_id: str, item: Incoming, v: IncomingVersion
 ) -> None:
     filing = _filing(principal, item, v, report_id)
+    staged = sharing.staging(session) is not None  # then report_id is this batch's own
     try:
-        service.replace(session, principal=principal, report_id=report_id, filing=filing)
+        service.replace(
+            session, principal=principal, report_id=report_id, filing=filing, staged=staged
+        )
     except ValidationError as exc:
         raise _named(item.where, exc) from None
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from rsn.store import Base
+from rsn.store import Base, UTCDateTime
 
 
 class ReportLink(Base):
@@ -51,3 +52,31 @@ class KeptObject(Base):
     body: Mapped[dict[str, Any]] = mapped_column(JSON)
 
     __table_args__ = (Index("ix_kept_objects_object_id", "object_id"),)
+
+
+class StagedImport(Base):
+    """An import being written in chunks; its reports are open to nobody until it publishes.
+
+    `heartbeat_at` moves with every chunk: an import whose heartbeat is old was cut
+    short (a crash, a killed process), and the next import or node start removes
+    what it wrote (`rsn.interop.staged`).
+    """
+
+    __tablename__ = "staged_imports"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    format: Mapped[str] = mapped_column(String(40))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class StagedReport(Base):
+    """A report a staged import created, to publish or remove with it."""
+
+    __tablename__ = "staged_reports"
+
+    report_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    import_id: Mapped[str] = mapped_column(
+        ForeignKey("staged_imports.id", ondelete="CASCADE"), index=True
+    )

@@ -74,18 +74,15 @@ def _import(
     country: str | None,
     dry_run: bool,
 ) -> flows.ImportResult:
-    with node.db.session(write=True) as session:
-        result = flows.import_stream(
-            session,
-            principal=principal,
-            stream=upload,
-            format=format,
-            country=country,
-            node_name=node.settings.node_name,
-        )
-        if dry_run:
-            session.rollback()
-    return result
+    return flows.import_staged(
+        node.db,
+        principal=principal,
+        stream=upload,
+        format=format,
+        country=country,
+        node_name=node.settings.node_name,
+        dry_run=dry_run,
+    )
 
 
 @router.get("/export")

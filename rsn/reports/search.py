@@ -124,6 +124,12 @@ def index(session: Session, documents: Sequence[Document], *, fresh: bool) -> No
     conn.execute(_FTS_INSERT, params)
 
 
+def drop(session: Session, report_ids: Sequence[str]) -> None:
+    """Remove reports' documents before the reports are deleted (FTS5 rows have no cascade)."""
+    if report_ids and not _is_pg(session):
+        session.connection().execute(_FTS_DELETE, [{"report_id": r} for r in report_ids])
+
+
 def rebuild(session: Session) -> int:
     """Every report's document again, from its row: a restore copies no store's index."""
     values: dict[str, list[str]] = {}

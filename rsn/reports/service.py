@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import Select, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from rsn import audit, fusion, sharing
@@ -68,6 +68,31 @@ def next_seqs(session: Session, n: int = 1) -> range:
         conn.execute(insert(Counter), [{"name": SEQ_COUNTER, "value": n}])
         last = n
     return range(int(last) - n + 1, int(last) + 1)
+
+
+def renumber_published(session: Session, report_ids: Select[Any], *, now: datetime) -> None:
+    """Give the versions of a batch just published commit numbers and dates from now.
+
+    A batch is written in chunks over minutes while other writes commit; readers
+    that page by commit order (TAXII) are past its numbers by the time it opens,
+    and would never see it. Shifted past the counter, its versions keep their order
+    and come after everything already committed, dated when they became visible.
+    """
+    conn = session.connection()
+    lo, hi = conn.execute(
+        select(func.min(ReportVersion.seq), func.max(ReportVersion.seq)).where(
+            ReportVersion.report_id.in_(report_ids)
+        )
+    ).one()
+    if lo is None:
+        return
+    shift = next_seqs(session, hi - lo + 1)[0] - lo
+    conn.execute(
+        update(ReportVersion)
+        .where(ReportVersion.report_id.in_(report_ids))
+        .values(seq=ReportVersion.seq + shift, date_added=now)
+    )
+    conn.execute(update(Report).where(Report.id.in_(report_ids)).values(seq=Report.seq + shift))
 
 
 def next_seq(session: Session) -> int:
@@ -339,13 +364,21 @@ def replace(
     principal: Principal,
     report_id: str,
     filing: Filing,
+    staged: bool = False,
 ) -> Report:
     """A whole new version as an import brings it, keeping the source's times.
 
     Unlike `update_report`, every field is replaced and a revoked report may be
-    replaced too: the source's later version is what it is.
+    replaced too: the source's later version is what it is. `staged`: the report
+    was filed by this same import, in a batch not yet published (so open to
+    nobody, its importer included, until then).
     """
-    report = _for_change(session, principal=principal, report_id=report_id)
+    if staged:
+        report = session.get_one(Report, report_id)
+        if not sharing.may_change(principal, originator_org_id=report.originator_org_id):
+            raise Forbidden("Only the importing organization may add to what it imports.")
+    else:
+        report = _for_change(session, principal=principal, report_id=report_id)
     data = filing.data
     check_fields(session, data)
     dist = sharing.resolve_distribution(session, data.tlp, data.distribution.model_dump())

@@ -9,7 +9,7 @@ from rsn.sharing.disclosure import disclose
 from rsn.sharing.distribution import audience_for
 from rsn.sharing.distribution import resolve as resolve_distribution
 from rsn.sharing.distribution import resolve_many as resolve_distributions
-from rsn.sharing.models import TLP_LEVELS, UNMARKED, Shareable, SharingGrant, Tlp
+from rsn.sharing.models import TLP_LEVELS, UNMARKED, Shareable, SharingGrant, StagedGrant, Tlp
 from rsn.sharing.policy import (
     RELEASER_ROLES,
     Audience,
@@ -50,6 +50,9 @@ from rsn.sharing.release import (
     needs_release,
     required_by,
 )
+from rsn.sharing.staging import discard as discard_staged
+from rsn.sharing.staging import publish as publish_staged
+from rsn.sharing.staging import staged, staging
 
 __all__ = [
     "DRAFT",
@@ -67,10 +70,12 @@ __all__ = [
     "Reason",
     "Shareable",
     "SharingGrant",
+    "StagedGrant",
     "Tlp",
     "audience",
     "audience_for",
     "can_read",
+    "discard_staged",
     "disclose",
     "discloses",
     "draft_keys",
@@ -87,12 +92,15 @@ __all__ = [
     "may_read_directory",
     "needs_release",
     "public_reader",
+    "publish_staged",
     "reader_keys",
     "required_by",
     "resolve_distribution",
     "resolve_distributions",
     "set_grants",
     "shared_with_group",
+    "staged",
+    "staging",
     "visible",
     "visible_version",
 ]

@@ -37,6 +37,23 @@ class SharingGrant(Base):
     key: Mapped[str] = mapped_column(String(80), primary_key=True)
 
 
+class StagedGrant(Base):
+    """A grant written by an import still in progress: it opens nothing until published.
+
+    A long import writes its items in chunks, each its own transaction, so other
+    writers get the store between them; the items' keys wait here, where `visible`
+    never looks, and one short transaction moves them into `sharing_grants`
+    (`rsn.sharing.staging`). A crash leaves them here, for the clean-up to remove
+    with their items.
+    """
+
+    __tablename__ = "sharing_staged_grants"
+
+    item_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    batch_id: Mapped[str] = mapped_column(String(36), index=True)
+
+
 class Shareable:
     """Mixin: the TLP marking, the distribution as named, and the originator."""
 

@@ -46,6 +46,7 @@ from rsn.registry.models import (
     SharingGroupMember,
     User,
 )
+from rsn.sharing import staging
 from rsn.sharing.models import SharingGrant
 from rsn.store.bulk import insert_plain
 
@@ -454,8 +455,12 @@ def audience(session: Session, keys: frozenset[str], *, own_org_id: str = "") ->
 def set_grants(session: Session, grants: Mapping[str, frozenset[str]], *, fresh: bool) -> None:
     """Replace items' audience keys, whenever their marking or distribution changes.
 
-    `fresh` says the items are new, so there is nothing to clear first.
+    `fresh` says the items are new, so there is nothing to clear first. Within
+    `staging.staged`, the keys are held back until the batch is published.
     """
+    if staging.staging(session) is not None:
+        staging.hold(session, grants, fresh=fresh)
+        return
     conn = session.connection()
     if not fresh and grants:
         conn.execute(delete(SharingGrant).where(SharingGrant.item_id.in_(list(grants))))

@@ -7,6 +7,7 @@ import sqlite3
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -14,10 +15,12 @@ from typing import Any
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from rsn import clock
+from rsn.errors import Busy
 
 log = logging.getLogger("rsn.store")
 
@@ -84,11 +87,21 @@ CACHE_KIB = 64 * 1024
 RESTART_PAGES = 65536
 BACKSTOP_PAGES = 131072
 IDLE_SECONDS = 30.0
+# How long a writer waits for the store's write lock before giving up with `Busy`
+# (503 and Retry-After): an overload signal a client can act on, where waiting out a
+# long transaction gave it a 500 after 30 s. Work that must not give up (an import's
+# next chunk, an operator's command) passes a longer `wait`.
+WRITE_WAIT = 5.0
+LONG_WAIT = 300.0
+# Between two chunks of a long write, the writer pauses this long so that writers of
+# other processes, which poll SQLite's lock, find it free (those of this process are
+# handed it in turn by `WriterQueue`).
+YIELD_PAUSE = 0.03
 SQLITE_PRAGMAS = (
     "journal_mode=WAL",
     "foreign_keys=ON",
     "synchronous=NORMAL",
-    "busy_timeout=30000",
+    "busy_timeout=5000",  # WRITE_WAIT; a writer that may wait longer says so (`wait`)
     f"cache_size=-{CACHE_KIB}",
     "temp_store=MEMORY",
     f"wal_autocheckpoint={BACKSTOP_PAGES}",
@@ -195,8 +208,55 @@ class Checkpointer:
 def _sqlite_begin(conn: Any) -> None:
     # pysqlite's own transaction handling defers BEGIN; an immediate lock makes
     # concurrent writers queue on busy_timeout instead of failing on upgrade.
-    write = conn.get_execution_options().get("rsn_write", False)
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+    options = conn.get_execution_options()
+    if not options.get("rsn_write", False):
+        conn.exec_driver_sql("BEGIN")
+        return
+    conn.exec_driver_sql(f"PRAGMA busy_timeout = {int(options['rsn_wait'] * 1000)}")
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _busy(exc: DBAPIError) -> bool:
+    """Whether a driver error says the write lock stayed taken (SQLite) or a lock wait timed out."""
+    if isinstance(exc.orig, sqlite3.OperationalError):
+        return "locked" in str(exc.orig) or "busy" in str(exc.orig)
+    return getattr(exc.orig, "sqlstate", None) == "55P03"  # PostgreSQL's lock_not_available
+
+
+class WriterQueue:
+    """The writers of one process take the store's write lock in turn, first come first served.
+
+    SQLite has one writer at a time, and a writer waiting on its lock polls with growing
+    sleeps: a long job that commits a chunk and at once begins the next wins the lock
+    again and again while a request's writer sleeps, until that request gives up. Queued
+    here, each writer of this process gets the lock in the order it asked for it, so a
+    chunked import lets every waiting request in between two of its chunks.
+    """
+
+    def __init__(self) -> None:
+        self._turns = threading.Condition()
+        self._queue: deque[object] = deque()
+        self._held = False
+
+    def acquire(self, timeout: float) -> bool:
+        ticket = object()
+        with self._turns:
+            self._queue.append(ticket)
+            mine = self._turns.wait_for(
+                lambda: not self._held and self._queue[0] is ticket, timeout
+            )
+            if not mine:
+                self._queue.remove(ticket)
+                self._turns.notify_all()
+                return False
+            self._queue.popleft()
+            self._held = True
+            return True
+
+    def release(self) -> None:
+        with self._turns:
+            self._held = False
+            self._turns.notify_all()
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -227,25 +287,89 @@ class Database:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False, info=self.info)
         path = self.engine.url.database if self.dialect == "sqlite" else None
         self._checkpointer = Checkpointer(path) if path and path != ":memory:" else None
+        self._writers = WriterQueue() if self.dialect == "sqlite" else None
 
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
 
     @contextmanager
-    def session(self, *, write: bool = False) -> Iterator[Session]:
-        """A transaction that commits on success and rolls back on any error."""
+    def session(self, *, write: bool = False, wait: float | None = None) -> Iterator[Session]:
+        """A transaction that commits on success and rolls back on any error.
+
+        A writer takes the store's write lock first, waiting at most `wait` seconds
+        (`WRITE_WAIT` unless told) for it, and raises `Busy` when it cannot: nothing
+        was written then.
+        """
+        wait = WRITE_WAIT if wait is None else wait
+        if not write:
+            with self._transaction(write=False, wait=wait) as session:
+                yield session
+            return
+        if self._writers is not None and not self._writers.acquire(wait):
+            raise self._refused(wait)
+        try:
+            with self._transaction(write=True, wait=wait) as session:
+                yield session
+        finally:
+            if self._writers is not None:
+                self._writers.release()
+        if self._checkpointer is not None:
+            self._checkpointer.committed()
+
+    @contextmanager
+    def try_write(self) -> Iterator[Session | None]:
+        """A write transaction if the lock is free now, else None: for writes that may be skipped.
+
+        A request that only reads still notes when its token or session was last used;
+        that note must never make the request wait on another writer, so when the lock
+        is taken the note waits for the next request instead.
+        """
+        entered = False
+        try:
+            with self.session(write=True, wait=0) as session:
+                entered = True
+                yield session
+        except Busy:
+            if entered:  # the lock was had, then a row lock refused: the note is dropped
+                return
+            yield None
+
+    def let_writers_in(self) -> None:
+        """Between two chunks of a long write: let other processes' writers take the lock."""
+        if self.dialect == "sqlite":
+            time.sleep(YIELD_PAUSE)
+
+    @contextmanager
+    def _transaction(self, *, write: bool, wait: float) -> Iterator[Session]:
         with self._sessions() as session:
-            if write:
-                session.connection(execution_options={"rsn_write": True})
             try:
+                if write:
+                    self._begin_write(session, wait)
                 yield session
                 session.commit()
+            except DBAPIError as exc:
+                session.rollback()
+                if write and _busy(exc):
+                    raise self._refused(wait) from None
+                raise
             except BaseException:
                 session.rollback()
                 raise
-        if write and self._checkpointer is not None:
-            self._checkpointer.committed()
+
+    def _begin_write(self, session: Session, wait: float) -> None:
+        conn = session.connection(execution_options={"rsn_write": True, "rsn_wait": wait})
+        if self.dialect == "postgresql":
+            # Writers queue on the commit counter's row lock; bound that wait the same way.
+            conn.exec_driver_sql(f"SET LOCAL lock_timeout = {max(int(wait * 1000), 1)}")
+
+    @staticmethod
+    def _refused(wait: float) -> Busy:
+        return Busy(
+            f"The node is busy writing (the store stayed locked for {wait:g} s); "
+            "nothing was stored. Try again shortly.",
+            retry_after=max(1, round(WRITE_WAIT)),
+        )
 
     def dispose(self) -> None:
         if self._checkpointer is not None:

@@ -12,7 +12,7 @@ not there, exactly like an id nobody holds.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -21,11 +21,12 @@ from sqlalchemy.orm import Session
 
 from rsn import sharing
 from rsn.errors import NotFound
-from rsn.interop import ingest, stix
+from rsn.interop import ingest, staged, stix
 from rsn.interop.model import ExportContext, ExportItem, ImportContext
 from rsn.registry import catalog
 from rsn.registry.models import SharingGroup
 from rsn.sharing import Principal
+from rsn.store import Database
 from rsn.taxii import walk
 from rsn.taxii.filters import Cursor, Entry, Match
 from rsn.taxii.schemas import MAIN_COLLECTION
@@ -135,18 +136,31 @@ def _assemble(blocks: Iterator[walk.Block], after: Cursor, limit: int) -> Page:
 
 
 def store_objects(
-    session: Session, *, principal: Principal, objects: Sequence[Any], node_name: str
+    db: Database,
+    *,
+    principal: Principal,
+    objects: Sequence[Any],
+    node_name: str,
+    then: Callable[[Session, ingest.Summary], None],
 ) -> ingest.Summary:
-    """Parse and store an envelope's objects as the caller, all or nothing.
+    """Parse and store an envelope's objects as the caller, all or nothing, staged.
 
     The objects are as the client sent them (any JSON value); the parser names
-    each one that is not a STIX object by its place, e.g. "objects[3]".
+    each one that is not a STIX object by its place, e.g. "objects[3]". An envelope
+    may hold 20 MB of objects: it is written in chunks other writers interleave
+    with, and `then` (the status) is saved in the transaction that publishes it.
     """
-    context = ImportContext(
-        importer_org=principal.organization_slug,
-        default_country=principal.member_state,
-        categories=catalog.category_ids(session),
-        node_name=node_name,
+    with db.session() as session:
+        context = ImportContext(
+            importer_org=principal.organization_slug,
+            default_country=principal.member_state,
+            categories=catalog.category_ids(session),
+            node_name=node_name,
+        )
+    return staged.run(
+        db,
+        principal=principal,
+        items=lambda: stix.parse_objects(objects, context, where="objects"),
+        format_name="taxii",
+        then=then,
     )
-    incoming = stix.parse_objects(objects, context, where="objects")
-    return ingest.store(session, principal=principal, items=incoming)

@@ -13,12 +13,14 @@ from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from rsn import audit
 from rsn.api.deps import NodeDep, TaxiiPrincipalDep
 from rsn.errors import Forbidden, NotFound, ValidationError
 from rsn.interop import outbound, surrogates
+from rsn.interop.ingest import Summary
 from rsn.interop.model import ExportContext, ExportItem
 from rsn.node import Node
 from rsn.sharing import Principal
@@ -38,6 +40,7 @@ from rsn.taxii.schemas import (
     Collections,
     Discovery,
     Resource,
+    Status,
     taxii_time,
 )
 
@@ -290,12 +293,20 @@ def _add(
     try:
         # The bounded reader's parser turns a lone surrogate into '?': look at the raw body.
         surrogates.refuse_in_stream(io.BytesIO(body))
-        with node.db.session(write=True) as session:
-            summary = service.store_objects(
-                session, principal=caller, objects=objects, node_name=node.settings.node_name
-            )
-            result = status.succeeded(objects, summary, requested)
-            status.save(session, principal=caller, collection_id=scope.id, status=result)
+        saved: list[Status] = []
+
+        def save(session: Session, summary: Summary) -> None:
+            saved.append(status.succeeded(objects, summary, requested))
+            status.save(session, principal=caller, collection_id=scope.id, status=saved[0])
+
+        service.store_objects(
+            node.db,
+            principal=caller,
+            objects=objects,
+            node_name=node.settings.node_name,
+            then=save,
+        )
+        result = saved[0]
     except ValidationError as exc:
         result = status.failed(objects, exc, requested)
         with node.db.session(write=True) as session:

@@ -22,6 +22,7 @@ TITLES = {
     405: "Not allowed here",
     409: "Conflict",
     422: "Something in the form needs fixing",
+    503: "The node is busy: try again in a moment",
 }
 
 

@@ -75,8 +75,9 @@ def maybe_viewer(request: Request) -> Viewer | None:
         )
         stale = utcnow() - row.last_seen > TOUCH_EVERY
     if stale:
-        with the_node.db.session(write=True) as s:
-            sessions.touch(s, session_id=viewer.session_id)
+        with the_node.db.try_write() as s:
+            if s is not None:  # else the next request notes it
+                sessions.touch(s, session_id=viewer.session_id)
     return viewer
 
 

@@ -7,17 +7,11 @@ into reports for the right readers. SQLite throughout, plus one PostgreSQL smoke
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import requests
 from taxii2client.v21 import ApiRoot, Collection, Server, as_pages
@@ -25,6 +19,7 @@ from taxii2client.v21 import ApiRoot, Collection, Server, as_pages
 from rsn.store import Database
 from rsn.taxii import MAIN_COLLECTION
 from tests.factories import Person, World
+from tests.served import serve
 from tests.taxii.helpers import file, group_id, observables, taxii_world
 from tests.taxii.test_post import GREEN_REPORT, feed_envelope
 
@@ -55,46 +50,6 @@ class Served:
     def main(self, who: str) -> Collection:
         url = f"{self.url}/taxii2/rsn/collections/{MAIN_COLLECTION}/"
         return Collection(url, auth=Bearer(self.world.people[who].token))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def serve(db: Database, home: Path) -> Iterator[str]:
-    """`rsn serve --config` on a free port, until the test ends."""
-    port = free_port()
-    config = home / "rsn.toml"
-    config.write_text(f'[node]\ndatabase_url = "{db.url}"\ndata_dir = "{home}"\nport = {port}\n')
-    log = home / "server.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "rsn.cli", "serve", "--config", str(config)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert proc.poll() is None, log.read_text()
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, log.read_text()
-                time.sleep(0.1)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @pytest.fixture

@@ -143,14 +143,11 @@ def _imported(request: Request, node: Node, viewer: Viewer, form: FormData) -> R
 def _import(
     node: Node, principal: Principal, stream: IO[bytes], fmt: str | None, dry_run: bool
 ) -> flows.ImportResult:
-    with node.db.session(write=True) as session:
-        result = flows.import_stream(
-            session,
-            principal=principal,
-            stream=stream,
-            format=fmt,
-            node_name=node.settings.node_name,
-        )
-        if dry_run:
-            session.rollback()
-    return result
+    return flows.import_staged(
+        node.db,
+        principal=principal,
+        stream=stream,
+        format=fmt,
+        node_name=node.settings.node_name,
+        dry_run=dry_run,
+    )
