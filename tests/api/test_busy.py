@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 import psycopg
@@ -15,7 +16,8 @@ from rsn.registry.models import ApiToken
 from rsn.reports.models import Report
 from rsn.store import Database
 from rsn.store import db as store_db
-from tests.factories import Api, World, api_for, bimstec_world, report_payload
+from tests.conftest import Clock
+from tests.factories import Api, World, api_for, bimstec_world, report_payload, stamp
 
 
 @pytest.fixture(autouse=True)
@@ -94,15 +96,16 @@ def test_a_reader_is_answered_while_the_lock_is_taken(world: World, api: Api) ->
 
 
 def test_an_import_that_cannot_begin_gets_503_and_stores_nothing(
-    sqlite_db: Database, tmp_path: Path
+    sqlite_db: Database, tmp_path: Path, clock: Clock
 ) -> None:
     """SQLite only: on PostgreSQL an import begins beside other writers, without a store lock."""
     world = bimstec_world(sqlite_db)
     api = api_for(sqlite_db, tmp_path)
     analyst = world.people["bd.analyst"]
+    when = stamp(clock.now - timedelta(days=1))
     body = (
         "title,category,country,occurred_at,severity,confidence,tlp\r\n"
-        "T,cyber.attack,BD,2020-01-01T00:00:00Z,high,55,green\r\n"
+        f"T,cyber.attack,BD,{when},high,55,green\r\n"
     ).encode()
     with writer_elsewhere(world.db):
         busy = api.post("/api/v1/import", as_=analyst, content=body, params={"format": "csv"})
