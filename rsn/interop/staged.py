@@ -24,6 +24,7 @@ or the node's next start, removes them once their heartbeat is `STALE`.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -86,6 +87,7 @@ def run(
     staged = _begin(db, principal, format_name)
     try:
         _write_chunks(db, principal, items, staged)
+        started = time.monotonic()
         with db.session(write=True, wait=LONG_WAIT) as session:
             _update_deferred(session, principal, items, staged)
             if dry_run:
@@ -93,6 +95,13 @@ def run(
             _publish(session, principal, staged.import_id)
             if then is not None:
                 then(session, staged.summary)
+        log.info(
+            "import %s published: %d created, %d updated; the publishing transaction took %.3f s",
+            staged.import_id,
+            staged.summary.created,
+            staged.summary.updated,
+            time.monotonic() - started,
+        )
     except _DryRun:
         discard(db, staged.import_id, reason="dry run")
     except BaseException:
