@@ -11,8 +11,7 @@ from importlib import resources
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from rsn.api import approvals, observables, registry, releases, reports
-from rsn.interop import views as exchange
+from rsn.api import approvals, exchange, observables, registry, releases, reports
 from rsn.taxii import views as taxii
 from rsn.web.views import admin, auth, dashboard, editing, mapview, profile, public
 from rsn.web.views import approvals as approval_pages
