@@ -82,6 +82,7 @@ class Chainer:
 
 
 SERVING_LOCK = "rsn.serving.lock"
+READ_RECORD_WAIT = 60.0  # seconds a read's disclosure record may wait for the write lock
 
 
 def _lock_file(data_dir: Path) -> int:
@@ -155,11 +156,16 @@ class Node:
         self.chainer = Chainer(self.db)
 
     def disclose(self, principal: Principal, item_ids: Iterable[str], action: str) -> None:
-        """Record what a read answer disclosed, in a write of its own, only when it did."""
+        """Record what a read answer disclosed, in a write of its own, only when it did.
+
+        The answer may not go without its record, and a read should not fail because
+        the store is busy: so this write waits as long as an import's publishing
+        transaction may take (`READ_RECORD_WAIT`), where other writers give up sooner.
+        """
         ids = list(item_ids)
         if not ids:
             return
-        with self.db.session(write=True) as session:
+        with self.db.session(write=True, wait=READ_RECORD_WAIT) as session:
             sharing.disclose(session, principal=principal, item_ids=ids, action=action)
         self.chainer.poke()
 

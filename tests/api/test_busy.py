@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -113,3 +115,28 @@ def test_an_import_that_cannot_begin_gets_503_and_stores_nothing(
     assert reports(world.db) == 0
     done = api.post("/api/v1/import", as_=analyst, content=body, params={"format": "csv"})
     assert done.status_code == 200 and done.json()["created"] == 1
+
+
+def test_a_read_that_discloses_waits_for_its_record_rather_than_fail(
+    world: World, api: Api
+) -> None:
+    """Listing another organization's green report is recorded; the read waits for the lock."""
+    filed = api.post("/api/v1/reports", as_=world.people["bd.analyst"], json=report_payload())
+    assert filed.status_code == 201
+    reader = world.people["in.analyst"]
+    assert api.get("/api/v1/reports", as_=reader).status_code == 200  # its token noted
+    taken, released = threading.Event(), threading.Event()
+
+    def hold_the_lock() -> None:
+        with writer_elsewhere(world.db):
+            taken.set()
+            time.sleep(1.5)  # three times WRITE_WAIT
+        released.set()
+
+    holder = threading.Thread(target=hold_the_lock)
+    holder.start()
+    taken.wait()
+    answer = api.get("/api/v1/reports", as_=reader)
+    holder.join()
+    assert answer.status_code == 200
+    assert [r["id"] for r in answer.json()["items"]] == [filed.json()["id"]]
