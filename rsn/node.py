@@ -154,6 +154,8 @@ class Node:
         self.db = open_database(settings)
         staged.discard_stale(self.db)  # what an import cut short by a crash left, open to nobody
         self.chainer = Chainer(self.db)
+        # Whatever appends to the audit log, on any path, wakes the chainer once it commits.
+        self.db.bus.after_commit(audit.AuditRecorded, lambda _: self.chainer.poke())
 
     def disclose(self, principal: Principal, item_ids: Iterable[str], action: str) -> None:
         """Record what a read answer disclosed, in a write of its own, only when it did.
@@ -167,7 +169,6 @@ class Node:
             return
         with self.db.session(write=True, wait=READ_RECORD_WAIT) as session:
             sharing.disclose(session, principal=principal, item_ids=ids, action=action)
-        self.chainer.poke()
 
     def close(self) -> None:
         self.chainer.stop()

@@ -199,4 +199,5 @@ def api_for(db: Database, tmp_path: Path, **settings: Any) -> Api:
     audit.attach(db, audit.keys_of(node.db))
     node.db.dispose()
     node.db = node.chainer.db = db
+    db.bus.after_commit(audit.AuditRecorded, lambda _: node.chainer.poke())
     return Api(create_app(node))

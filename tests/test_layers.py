@@ -17,7 +17,7 @@ import rsn
 ROOT = Path(rsn.__file__).parent
 FACES = {"api", "web", "cli", "taxii", "demo"}  # the demo is an application of the node
 COMPOSITION = {"node", "__main__"}  # what a running node is made of: faces start it
-FOUNDATION = {"store", "errors", "clock", "config", "audit"}
+FOUNDATION = {"store", "errors", "clock", "config", "audit", "events"}
 LEVEL = {"foundation": 0, "registry": 1, "sharing": 2, "feature": 3, "node": 4, "face": 5}
 # Migrations are snapshots of their day; they may use the code that was there then.
 SKIPPED = ("rsn.store.migrations",)

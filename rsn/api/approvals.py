@@ -113,7 +113,6 @@ def _decide(
             session, approval_id=approval_id, approver=user, approve=approve
         )
         read = _read(session, decision.approval)
-    node.chainer.poke()
     response.headers.update(NO_STORE)
     link = None
     if decision.link:

@@ -43,7 +43,6 @@ async def import_file(
         result = await run_in_threadpool(_import, node, principal, upload, format, country, dry_run)
     finally:
         upload.close()
-    node.chainer.poke()
     return {"format": result.format, "dry_run": dry_run, **result.summary.as_dict()}
 
 
@@ -96,7 +95,6 @@ async def export_file(
     fmt = formats.get(format)
     after = None if since is None else utc_param("since", since)
     spool = await run_in_threadpool(_export, node, principal, fmt.name, after)
-    node.chainer.poke()
     name = f"rsn-export{fmt.suffix}"
     return StreamingResponse(
         _chunks(spool),

@@ -36,7 +36,6 @@ def submit_report(report_id: str, node: NodeDep, principal: PrincipalDep) -> Rep
     """Send a draft on: published, or pending when its organization must release it."""
     with node.db.session(write=True) as session:
         release.submit(session, principal=principal, report_id=report_id)
-    node.chainer.poke()
     return read_one(node, principal, report_id)
 
 
@@ -45,7 +44,6 @@ def release_report(report_id: str, node: NodeDep, principal: PrincipalDep) -> Re
     """Let a pending report, or its held next version, out to its marking's readers."""
     with node.db.session(write=True) as session:
         release.release(session, principal=principal, report_id=report_id)
-    node.chainer.poke()
     return read_one(node, principal, report_id)
 
 
@@ -56,5 +54,4 @@ def refuse_report(
     """Send it back to its author as a draft, with the reason."""
     with node.db.session(write=True) as session:
         release.refuse(session, principal=principal, report_id=report_id, reason=data.reason)
-    node.chainer.poke()
     return read_one(node, principal, report_id)

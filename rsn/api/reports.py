@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Header, Query, Response
 from sqlalchemy.exc import IntegrityError
 
+from rsn import fusion
 from rsn.api.deps import NodeDep, PrincipalDep
 from rsn.api.jsonbody import JSONRoute
 from rsn.errors import Conflict, ValidationError
@@ -35,10 +36,12 @@ def read_one(node: Node, principal: Principal, report_id: str) -> ReportRead:
     with node.db.session() as session:
         report = service.get(session, principal=principal, report_id=report_id)
         [item] = service.load(
+            session, principal=principal, reports=[report], with_next_version=True
+        )
+        fusion.attach(
             session,
             principal=principal,
-            reports=[report],
-            with_correlations=True,
+            item=item,
             threshold=node.settings.correlation_threshold,
         )
     node.disclose(principal, present.disclosed(principal, [item]), "report.read")
@@ -105,7 +108,6 @@ def create_report(
             )
     except IntegrityError as exc:
         raise Conflict("A request with this Idempotency-Key is in progress; retry it.") from exc
-    node.chainer.poke()
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"
     response.headers["Location"] = f"/api/v1/reports/{report_id}"
@@ -132,7 +134,7 @@ def list_reports(
         rows, next_cursor = listing.get_all(
             session, principal=principal, filters=filters, limit=limit, cursor=cursor
         )
-        items = service.load(session, principal=principal, reports=rows, with_correlations=False)
+        items = service.load(session, principal=principal, reports=rows)
     node.disclose(principal, present.disclosed(principal, items), "report.list")
     return ReportPage(items=[present.to_read(i) for i in items], next_cursor=next_cursor)
 
@@ -170,7 +172,6 @@ def update_report(
     """Change fields; the report gets a new full version."""
     with node.db.session(write=True) as session:
         service.update_report(session, principal=principal, report_id=report_id, data=data)
-    node.chainer.poke()
     return read_one(node, principal, report_id)
 
 
@@ -181,7 +182,6 @@ def revoke_report(
     """Revoke with a reason; readers keep seeing it, marked revoked."""
     with node.db.session(write=True) as session:
         service.revoke(session, principal=principal, report_id=report_id, reason=data.reason)
-    node.chainer.poke()
     return read_one(node, principal, report_id)
 
 

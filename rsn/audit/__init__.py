@@ -6,6 +6,7 @@ from rsn.audit import checkpoints, keys
 from rsn.audit.checkpoints import Checkpoint
 from rsn.audit.keys import AuditKeys, load_or_create
 from rsn.audit.log import (
+    AuditRecorded,
     Verdict,
     adopt,
     attach,
@@ -24,6 +25,7 @@ __all__ = [
     "AuditCheckpoint",
     "AuditKeys",
     "AuditRecord",
+    "AuditRecorded",
     "Checkpoint",
     "Rotation",
     "Verdict",

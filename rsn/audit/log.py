@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
+from rsn import events
 from rsn.audit import checkpoints as checkpoints_service
 from rsn.audit.checkpoints import Checkpoint
 from rsn.audit.keys import AuditKeys
@@ -52,6 +53,16 @@ def keys_of(db: Database) -> AuditKeys:
     return keys
 
 
+@dataclass(frozen=True)
+class AuditRecorded(events.Event):
+    """Records were appended: once committed, the chainer should link them soon."""
+
+    name = "audit.recorded"
+
+
+RECORDED = AuditRecorded()
+
+
 def record(
     session: Session,
     *,
@@ -69,6 +80,7 @@ def record(
         "detail": detail or {},
     }
     session.connection().execute(insert(AuditRecord), [_sealed(session, row)])
+    events.publish(session, RECORDED)
 
 
 def record_many(
@@ -86,6 +98,7 @@ def record_many(
     ]
     if rows:
         session.connection().execute(insert(AuditRecord), rows)
+        events.publish(session, RECORDED)
 
 
 def _sealed(session: Session, row: dict[str, Any]) -> dict[str, Any]:

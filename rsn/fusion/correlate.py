@@ -17,9 +17,11 @@ from typing import Any
 from sqlalchemy import Select, bindparam, delete, insert, select
 from sqlalchemy.orm import Session
 
-from rsn import sharing
+from rsn import events, sharing
 from rsn.fusion.models import CorrelationEntry
+from rsn.reports.events import ReportsChanging, ReportsWritten
 from rsn.reports.models import Report, ReportObservable
+from rsn.reports.service import Loaded
 from rsn.sharing import Principal, SharingGrant
 from rsn.store.bulk import insert_plain
 
@@ -107,6 +109,19 @@ def forget(session: Session, report_ids: Sequence[str]) -> None:
         session.connection().execute(_FORGET, rows)
 
 
+@events.during(ReportsChanging)
+def _on_changing(session: Session, changing: ReportsChanging) -> None:
+    forget(session, changing.report_ids)
+
+
+@events.during(ReportsWritten)
+def _on_written(session: Session, written: ReportsWritten) -> None:
+    reindex(
+        session,
+        [Indexed(w.report_id, w.observables, w.keys, w.live) for w in written.items],
+    )
+
+
 def index_published(session: Session, report_ids: Select[Any]) -> None:
     """Index the reports of a batch just published, from their stored observables and grants.
 
@@ -154,3 +169,27 @@ def correlations(
             continue
         matches.extend(Match(r, kind, value) for r in sorted(found))
     return Correlations(matches=matches, common=common)
+
+
+def attach(session: Session, *, principal: Principal, item: Loaded, threshold: int) -> None:
+    """A report read whole: its correlations, and which of them disclose to this reader."""
+    if item.report.revoked:
+        return
+    item.correlations = correlations(
+        session,
+        principal=principal,
+        report_id=item.report.id,
+        observables=item.observables,
+        threshold=threshold,
+    )
+    ids = [m.report_id for m in item.correlations.matches]
+    if not ids:
+        return
+    found = session.execute(
+        select(Report.id, Report.tlp, Report.originator_user_id).where(Report.id.in_(ids))
+    )
+    item.disclosed_matches = sorted(
+        rid
+        for rid, tlp, originator in found
+        if sharing.discloses(principal, tlp=tlp, originator_user_id=originator)
+    )

@@ -2,9 +2,11 @@
 
 A version is the report row plus what derives from it: the snapshot (with
 grants of its own, the same keys as the report's when written), the audience
-grants, the observables, the correlation index and the search
-document. Writing them as a handful of multi-row INSERTs (not ORM objects, not
-flush cycles) is what lets a node ingest thousands of reports a second.
+grants and the observables, written here; the correlation index (`rsn.fusion`) and
+the search document (`rsn.reports.search`) are written by their own modules, which
+subscribe to `ReportsChanging` and `ReportsWritten` in the same transaction. Writing
+all of it as a handful of multi-row INSERTs (not ORM objects, not flush cycles) is
+what lets a node ingest thousands of reports a second.
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ from sqlalchemy import delete, insert, inspect
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from rsn import fusion, sharing
-from rsn.reports import search
+from rsn import events, sharing
+from rsn.reports.events import ReportsChanging, ReportsWritten, Written
 from rsn.reports.models import Report, ReportObservable, ReportVersion
 from rsn.store import new_id
 from rsn.store.bulk import insert_plain
@@ -91,7 +93,7 @@ def write_versions(
     keys = {v.report["id"]: _keys(v) for v in versions}
     if not fresh:
         ids = list(keys)
-        fusion.forget(session, ids)
+        events.publish(session, ReportsChanging(tuple(ids)))  # old rows still stand
         conn.execute(delete(ReportObservable).where(ReportObservable.report_id.in_(ids)))
     sharing.set_grants(session, keys, fresh=fresh)
     observables = [
@@ -100,9 +102,8 @@ def write_versions(
         for i, (t, val) in enumerate(v.observables)
     ]
     insert_plain(conn, ReportObservable, observables)
-    fusion.reindex(session, [_indexed(v, keys[v.report["id"]]) for v in versions])
-    documents = [_document(v, keys[v.report["id"]], fresh=fresh) for v in versions]
-    search.index(session, documents, fresh=fresh)
+    written = tuple(_written(v, keys[v.report["id"]], fresh=fresh) for v in versions)
+    events.publish(session, ReportsWritten(written, fresh))  # the indexes subscribe
     if not fresh:
         _doc_ids_renewed(session, versions)
     version_rows = [_version_row(v, now) for v in versions]
@@ -123,23 +124,21 @@ def _keys(v: Version) -> frozenset[str]:
     )
 
 
-def _indexed(v: Version, keys: frozenset[str]) -> fusion.Indexed:
-    return fusion.Indexed(
-        report_id=v.report["id"], observables=v.observables, keys=keys, live=not v.report["revoked"]
-    )
-
-
-def _document(v: Version, keys: frozenset[str], *, fresh: bool) -> search.Document:
-    """The version's search document, filed under its own sequence number when it replaces one.
-
-    It carries the report's audience keys, so the text index is split by audience too.
+def _written(v: Version, keys: frozenset[str], *, fresh: bool) -> Written:
+    """The version as its indexes take it; a replacing version's document gets its `seq`.
 
     A new report was inserted with `doc_id` equal to its `seq` already.
     """
     r = v.report
-    text_ = search.document(r["title"], r["description"], [value for _, value in v.observables])
-    doc_id = r["doc_id" if fresh else "seq"]
-    return search.Document(report_id=r["id"], doc_id=doc_id, text=text_, keys=keys)
+    return Written(
+        report_id=r["id"],
+        doc_id=r["doc_id" if fresh else "seq"],
+        title=r["title"],
+        description=r["description"],
+        observables=v.observables,
+        keys=keys,
+        live=not r["revoked"],
+    )
 
 
 def _doc_ids_renewed(session: Session, versions: Sequence[Version]) -> None:

@@ -44,8 +44,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import REGCONFIG
 from sqlalchemy.orm import Session
 
-from rsn import sharing
+from rsn import events, sharing
 from rsn.errors import ValidationError
+from rsn.reports.events import ReportsWritten
 from rsn.reports.models import Report, ReportObservable
 from rsn.sharing import SharingGrant
 
@@ -122,6 +123,21 @@ def index(session: Session, documents: Sequence[Document], *, fresh: bool) -> No
         conn.execute(_FTS_DELETE, params)
         conn.execute(_FTS_REKEY, params)
     conn.execute(_FTS_INSERT, params)
+
+
+@events.during(ReportsWritten)
+def _on_written(session: Session, written: ReportsWritten) -> None:
+    """Each written version's document, under its audience keys, in the same transaction."""
+    documents = [
+        Document(
+            report_id=w.report_id,
+            doc_id=w.doc_id,
+            text=document(w.title, w.description, [value for _, value in w.observables]),
+            keys=w.keys,
+        )
+        for w in written.items
+    ]
+    index(session, documents, fresh=written.fresh)
 
 
 def drop(session: Session, report_ids: Sequence[str]) -> None:

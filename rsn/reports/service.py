@@ -12,17 +12,18 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Select, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
-from rsn import audit, fusion, sharing
+from rsn import audit, events, sharing
 from rsn.errors import Forbidden, NotFound, ValidationError
 from rsn.registry import catalog
 from rsn.registry.models import Organization, User
 from rsn.registry.service import country_name
 from rsn.reports import held, rows
+from rsn.reports.events import ReportChanged, ReportFiled, ReportRevoked
 from rsn.reports.models import (
     Counter,
     IdempotencyKey,
@@ -34,6 +35,9 @@ from rsn.reports.models import (
 from rsn.reports.schemas import ReportCreate, ReportUpdate, in_country
 from rsn.sharing import Principal
 from rsn.store import new_id, utcnow
+
+if TYPE_CHECKING:  # fusion reads reports; reports only name its result
+    from rsn.fusion import Correlations
 
 SEQ_COUNTER = "report_seq"
 REPORT_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -47,7 +51,7 @@ class Loaded:
     observables: list[tuple[str, str]]
     originator_username: str
     originator_org_slug: str
-    correlations: fusion.Correlations | None = None
+    correlations: Correlations | None = None  # set by `rsn.fusion.attach`
     disclosed_matches: list[str] = field(default_factory=list)
     next_version: PendingVersion | None = None
     next_version_by: str = ""
@@ -176,6 +180,7 @@ def create_many(session: Session, filings: Sequence[Filing]) -> list[str]:
         for f, v, d in zip(filings, values, dists, strict=True)
     ]
     rows.write_versions(session, versions, now=now, fresh=True)
+    events.publish(session, ReportFiled(tuple(str(v["id"]) for v in values)))
     audit.record_many(
         session,
         action="report.create",
@@ -479,6 +484,10 @@ def new_version(
     author = submitted_by or principal.user_id
     version = rows.Version(rows.values_of(report), observables, dist, author)
     rows.write_versions(session, [version], now=now, fresh=False)
+    if action == "report.revoke":
+        events.publish(session, ReportRevoked((report.id,)))
+    else:
+        events.publish(session, ReportChanged((report.id,), action))
     audit.record(
         session,
         actor=principal.username,
@@ -515,10 +524,12 @@ def load(
     *,
     principal: Principal,
     reports: Sequence[Report],
-    with_correlations: bool,
-    threshold: int = fusion.DEFAULT_THRESHOLD,
+    with_next_version: bool = False,
 ) -> list[Loaded]:
-    """Reports with their observables, originator names and (for one) correlations."""
+    """Reports with their observables, originator names and (read whole) the version held back.
+
+    A report read whole also shows its correlations: `rsn.fusion.attach` adds them.
+    """
     obs = observables_of(session, [r.id for r in reports])
     user_ids = {r.originator_user_id for r in reports}
     org_ids = {r.originator_org_id for r in reports}
@@ -529,18 +540,7 @@ def load(
         item = Loaded(
             r, obs[r.id], names.get(r.originator_user_id, ""), slugs.get(r.originator_org_id, "")
         )
-        if with_correlations and not r.revoked:
-            item.correlations = fusion.correlations(
-                session,
-                principal=principal,
-                report_id=r.id,
-                observables=obs[r.id],
-                threshold=threshold,
-            )
-            item.disclosed_matches = _not_public_nor_own(
-                session, principal, [m.report_id for m in item.correlations.matches]
-            )
-        if with_correlations:
+        if with_next_version:
             _with_next_version(session, principal, item)
         loaded.append(item)
     return loaded
@@ -552,16 +552,6 @@ def _with_next_version(session: Session, principal: Principal, item: Loaded) -> 
     if item.next_version is not None:
         by = item.next_version.submitted_by
         item.next_version_by = usernames(session, {by}).get(by, "")
-
-
-def _not_public_nor_own(session: Session, principal: Principal, ids: list[str]) -> list[str]:
-    """Of the matched reports, those whose mention is a disclosure to this reader."""
-    if not ids:
-        return []
-    query = select(Report.id).where(
-        Report.id.in_(ids), Report.tlp != "clear", Report.originator_user_id != principal.user_id
-    )
-    return sorted(session.scalars(query))
 
 
 def usernames(session: Session, ids: set[str]) -> dict[str, str]:

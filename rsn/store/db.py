@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
-from rsn import clock
+from rsn import clock, events
 from rsn.errors import Busy
 
 log = logging.getLogger("rsn.store")
@@ -285,6 +285,8 @@ class Database:
         # What every session carries in `session.info`: the audit keys, once attached.
         self.info: dict[str, Any] = {}
         self._sessions = sessionmaker(self.engine, expire_on_commit=False, info=self.info)
+        self.bus = events.Bus()  # this database's after-commit wake-ups (a running node's)
+        events.install(self._sessions, self.bus)
         path = self.engine.url.database if self.dialect == "sqlite" else None
         self._checkpointer = Checkpointer(path) if path and path != ":memory:" else None
         self._writers = WriterQueue() if self.dialect == "sqlite" else None

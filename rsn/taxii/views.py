@@ -275,7 +275,6 @@ async def add_objects(
     body = await media.body(request)
     objects = media.envelope_objects(body)
     result = await run_in_threadpool(_add, node, caller, collection_id, objects, body)
-    node.chainer.poke()
     return TaxiiResponse(result, status_code=202)
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from rsn import audit, sharing
+from rsn import audit, fusion, sharing
 from rsn.config import Settings
 from rsn.demo import ACCOUNTS_FILE, Account, data, prepare, scenario, selectors
 from rsn.errors import Conflict
@@ -154,7 +154,8 @@ def _report_with(seeded: Seeded, reader: Principal, value: str, state: str) -> R
 
 def _correlated_states(seeded: Seeded, reader: Principal, report: Report) -> set[str]:
     with seeded.db.session() as s:
-        [loaded] = reports.load(s, principal=reader, reports=[report], with_correlations=True)
+        [loaded] = reports.load(s, principal=reader, reports=[report])
+        fusion.attach(s, principal=reader, item=loaded, threshold=fusion.DEFAULT_THRESHOLD)
         assert loaded.correlations is not None
         ids = [m.report_id for m in loaded.correlations.matches]
         return set(s.scalars(select(Report.country).where(Report.id.in_(ids))))

@@ -99,7 +99,6 @@ def _page(
 
 
 def _done(node: NodeDep, url: str, notice: str) -> RedirectResponse:
-    node.chainer.poke()
     return RedirectResponse(f"{url}?notice={notice}", status_code=303)
 
 

@@ -95,7 +95,6 @@ def _decide(
         user = decision.user
         shown = {"username": user.username, "display_name": user.display_name} if user else {}
         role = user.role if user else ""
-    node.chainer.poke()
     if decision.link is None:
         outcome = "approved" if approve else "refused"
         return RedirectResponse(f"/approvals?notice={outcome}", status_code=303)

@@ -101,7 +101,6 @@ def login(
         signed = sessions.sign_in(s, username=username, password=password, address=address)
     if isinstance(signed, sessions.Refusal):
         return _login_page(request, next=next, error=signed.message, username=username, status=401)
-    node.chainer.poke()
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(
         sessions.COOKIE,

@@ -100,7 +100,7 @@ def _board(session: Session, principal: Principal, threshold: int) -> Board:
     since, names = window_start(WINDOW_DAYS), category_names(session)
     filters = listing.Filters(since=since)
     counts = tallies(session, principal=principal, filters=filters, names=names)
-    loaded = service.load(session, principal=principal, reports=newest, with_correlations=False)
+    loaded = service.load(session, principal=principal, reports=newest)
     shown = present.disclosed(principal, loaded) + crossborder.disclosed(principal, links)
     return Board(loaded, links, counts, since, names, list(dict.fromkeys(shown)))
 

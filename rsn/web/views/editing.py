@@ -47,7 +47,6 @@ def _editable(session: Session, principal: Principal, report_id: str) -> Report:
 
 
 def _done(node: Node, report_id: str, notice: str) -> Response:
-    node.chainer.poke()
     return RedirectResponse(f"/reports/{report_id}?notice={notice}", status_code=303)
 
 

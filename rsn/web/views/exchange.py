@@ -79,7 +79,6 @@ def export(
     except BaseException:
         spool.close()
         raise
-    node.chainer.poke()
     spool.seek(0)
     name = f"rsn-{clock.today().isoformat()}{'-' + fmt.name if fmt.name != 'stix' else ''}"
     return StreamingResponse(
@@ -136,7 +135,6 @@ def _imported(request: Request, node: Node, viewer: Viewer, form: FormData) -> R
         result = _import(node, viewer.principal, upload.file, fmt, dry_run)
     except RSNError as exc:
         return _page(request, viewer, status=exc.status, error=exc.message, dry_run=dry_run)
-    node.chainer.poke()
     return _page(request, viewer, result=result, dry_run=dry_run)
 
 

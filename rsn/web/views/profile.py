@@ -112,7 +112,6 @@ def enrol(
             errors = field_errors(exc, "password")
     if errors:
         return _enrol_page(request, secret=secret, username=username, errors=errors, status=422)
-    node.chainer.poke()
     response = RedirectResponse("/login?notice=password-set", status_code=303)
     response.delete_cookie(ENROL_CSRF, path="/enrol")
     return response
@@ -197,7 +196,6 @@ def create_token(
         return _profile_page(
             request, node, who, status=422, errors=field_errors(exc, "name"), form=form
         )
-    node.chainer.poke()
     return _profile_page(request, node, who, new_token=issued)
 
 
@@ -230,7 +228,6 @@ def revoke_token(node: NodeDep, who: FormViewerDep, token_id: str) -> RedirectRe
             item_ids=[row.id, who.principal.user_id, who.principal.organization_id],
             detail={"prefix": row.prefix},
         )
-    node.chainer.poke()
     return RedirectResponse("/profile?notice=token-revoked", status_code=303)
 
 
@@ -258,5 +255,4 @@ def change_password(
             errors = field_errors(exc, "new_password", {"password": "new_password"})
     if errors:
         return _profile_page(request, node, who, status=422, errors=errors)
-    node.chainer.poke()
     return RedirectResponse("/profile?notice=password-changed", status_code=303)

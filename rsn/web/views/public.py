@@ -79,7 +79,7 @@ def public_report(request: Request, node: NodeDep, report_id: str) -> HTMLRespon
         report = service.get(session, principal=reader, report_id=report_id)
         if report.tlp != CLEAR:
             raise NotFound("report", report_id)
-        [item] = service.load(session, principal=reader, reports=[report], with_correlations=False)
+        [item] = service.load(session, principal=reader, reports=[report])
         names = category_names(session)
     return page(
         request,

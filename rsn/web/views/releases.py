@@ -75,7 +75,6 @@ def refuse(report_id: str, node: NodeDep, viewer: FormViewerDep, form: FormDep) 
 
 
 def _back(node: NodeDep, report_id: str) -> RedirectResponse:
-    node.chainer.poke()
     return RedirectResponse(f"/reports/{report_id}", status_code=303)
 
 
@@ -134,7 +133,6 @@ def set_release(slug: str, node: NodeDep, viewer: FormViewerDep, form: FormDep) 
             item_ids=[org.id],
             detail={"release_required": required},
         )
-    node.chainer.poke()
     return RedirectResponse("/admin/organizations?notice=release", status_code=303)
 
 

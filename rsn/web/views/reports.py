@@ -20,7 +20,7 @@ from pydantic import ValidationError as PydanticError
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from rsn import sharing
+from rsn import fusion, sharing
 from rsn.api.errors import describe
 from rsn.errors import FieldProblem, Forbidden, NotFound, ValidationError
 from rsn.node import Node
@@ -152,7 +152,7 @@ def _listed(
         )
     except ValidationError as exc:
         return [], None, {p.field: p.message for p in exc.problems}
-    items = service.load(session, principal=principal, reports=rows, with_correlations=False)
+    items = service.load(session, principal=principal, reports=rows)
     return items, next_cursor, {}
 
 
@@ -183,7 +183,6 @@ def file_report(request: Request, node: NodeDep, viewer: FormViewerDep, form: Fo
         report_id, status = _create(node, viewer.principal, typed, draft=form.get("draft") == "1")
     except forms.FormErrors as exc:
         return _form_page(request, node, viewer, typed, exc.errors, status=422)
-    node.chainer.poke()
     notice = FILED_NOTICE.get(status, "filed")
     return RedirectResponse(f"/reports/{report_id}?notice={notice}", status_code=303)
 
@@ -381,12 +380,9 @@ def _report_page(
     principal = viewer.principal
     with node.db.session() as s:
         report = service.get(s, principal=principal, report_id=_checked_id(report_id))
-        [item] = service.load(
-            s,
-            principal=principal,
-            reports=[report],
-            with_correlations=True,
-            threshold=node.settings.correlation_threshold,
+        [item] = service.load(s, principal=principal, reports=[report], with_next_version=True)
+        fusion.attach(
+            s, principal=principal, item=item, threshold=node.settings.correlation_threshold
         )
         context = _report_context(s, principal, item)
     node.disclose(principal, present.disclosed(principal, [item]), "report.read")
