@@ -20,6 +20,8 @@ from rsn.reports.schemas import ReportCreate
 from rsn.sharing import Principal
 from rsn.store import new_id, utcnow
 
+HELD_KIND = "held-version"  # the kind a held version's grants are filed under
+
 TIMES = ("created", "modified", "revoked_at")
 
 
@@ -62,13 +64,14 @@ def hold(
     held.status, held.filing, held.refusal_reason = sharing.PENDING, filing, None
     held.submitted_by, held.submitted_at = principal.user_id, utcnow()
     session.flush()
-    keys = sharing.draft_keys(
+    marking = sharing.Marking(
         filing["data"]["tlp"],
         dist,
         originator_user_id=report.originator_user_id,
         originator_org_id=report.originator_org_id,
+        status=sharing.PENDING,
     )
-    sharing.set_grants(session, {held.id: keys}, fresh=False)
+    sharing.share_many(session, kind=HELD_KIND, items={held.id: marking}, fresh=False)
     audit.record(session, actor=principal.username, action="report.hold", item_ids=[report.id])
     return held
 
@@ -83,7 +86,7 @@ def get(session: Session, *, principal: Principal, report_id: str) -> PendingVer
 
 def forget(session: Session, held: PendingVersion) -> None:
     """Drop a held version and its grants, once it is applied."""
-    sharing.set_grants(session, {held.id: frozenset()}, fresh=False)
+    sharing.unshare(session, [held.id])
     session.delete(held)
     session.flush()
 

@@ -210,7 +210,7 @@ def _publish(session: Session, principal: Principal, report: Report, action: str
     )
     drafted = ReportVersion.report_id == report.id, ReportVersion.version < report.version
     gone = session.scalars(select(ReportVersion.item_id).where(*drafted))
-    sharing.set_grants(session, {item: frozenset() for item in gone}, fresh=False)
+    sharing.unshare(session, gone)
     session.execute(delete(ReportVersion).where(*drafted))
     return report
 

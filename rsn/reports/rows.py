@@ -27,6 +27,8 @@ from rsn.store import new_id
 from rsn.store.bulk import insert_plain
 
 COLUMNS = tuple(c.key for c in Report.__table__.columns)
+REPORT_KIND = "report"  # the kinds of item a report's grants are filed under
+VERSION_KIND = "report-version"
 
 
 def values_of(report: Report) -> dict[str, Any]:
@@ -90,12 +92,12 @@ def write_versions(
     if not versions:
         return
     conn = session.connection()
-    keys = {v.report["id"]: _keys(v) for v in versions}
+    markings = {v.report["id"]: _marking(v) for v in versions}
     if not fresh:
-        ids = list(keys)
+        ids = list(markings)
         events.publish(session, ReportsChanging(tuple(ids)))  # old rows still stand
         conn.execute(delete(ReportObservable).where(ReportObservable.report_id.in_(ids)))
-    sharing.set_grants(session, keys, fresh=fresh)
+    keys = sharing.share_many(session, kind=REPORT_KIND, items=markings, fresh=fresh)
     observables = [
         {"report_id": v.report["id"], "position": i, "type": t, "value": val}
         for v in versions
@@ -107,20 +109,23 @@ def write_versions(
     if not fresh:
         _doc_ids_renewed(session, versions)
     version_rows = [_version_row(v, now) for v in versions]
-    sharing.set_grants(
-        session, {row["item_id"]: keys[row["report_id"]] for row in version_rows}, fresh=True
+    sharing.share_like(  # a version reads under the keys of the marking it was written with
+        session,
+        kind=VERSION_KIND,
+        items={row["item_id"]: keys[row["report_id"]] for row in version_rows},
+        fresh=True,
     )
     conn.execute(insert(ReportVersion), version_rows)
 
 
-def _keys(v: Version) -> frozenset[str]:
-    """The version's audience keys: its marking's, or a draft's while unpublished."""
-    return sharing.keys_for(
-        v.report["status"],
+def _marking(v: Version) -> sharing.Marking:
+    """The version's marking; a draft's or a pending report's opens narrower (`sharing`)."""
+    return sharing.Marking(
         v.report["tlp"],
         v.distribution,
         originator_user_id=v.report["originator_user_id"],
         originator_org_id=v.report["originator_org_id"],
+        status=v.report["status"],
     )
 
 

@@ -27,7 +27,6 @@ from rsn.sharing.policy import (
     item_keys,
     public_reader,
     reader_keys,
-    set_grants,
     shared_with_group,
     visible,
     visible_version,
@@ -50,6 +49,7 @@ from rsn.sharing.release import (
     needs_release,
     required_by,
 )
+from rsn.sharing.share import Marking, Shared, share, share_like, share_many, unshare
 from rsn.sharing.staging import discard as discard_staged
 from rsn.sharing.staging import publish as publish_staged
 from rsn.sharing.staging import staged, staging
@@ -66,9 +66,11 @@ __all__ = [
     "AudiencePerson",
     "AudienceState",
     "Distribution",
+    "Marking",
     "Principal",
     "Reason",
     "Shareable",
+    "Shared",
     "SharingGrant",
     "StagedGrant",
     "Tlp",
@@ -97,10 +99,13 @@ __all__ = [
     "required_by",
     "resolve_distribution",
     "resolve_distributions",
-    "set_grants",
+    "share",
+    "share_like",
+    "share_many",
     "shared_with_group",
     "staged",
     "staging",
+    "unshare",
     "visible",
     "visible_version",
 ]

@@ -35,6 +35,7 @@ class SharingGrant(Base):
 
     item_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40), server_default="report")  # what the item is
 
 
 class StagedGrant(Base):
@@ -51,6 +52,7 @@ class StagedGrant(Base):
 
     item_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40), server_default="report")
     batch_id: Mapped[str] = mapped_column(String(36), index=True)
 
 

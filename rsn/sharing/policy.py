@@ -452,19 +452,26 @@ def audience(session: Session, keys: frozenset[str], *, own_org_id: str = "") ->
     )
 
 
-def set_grants(session: Session, grants: Mapping[str, frozenset[str]], *, fresh: bool) -> None:
+def set_grants(
+    session: Session, grants: Mapping[str, frozenset[str]], *, fresh: bool, kind: str
+) -> None:
     """Replace items' audience keys, whenever their marking or distribution changes.
 
     `fresh` says the items are new, so there is nothing to clear first. Within
-    `staging.staged`, the keys are held back until the batch is published.
+    `staging.staged`, the keys are held back until the batch is published. Features
+    call `share`, `share_many`, `share_like` or `unshare` (`rsn.sharing.share`).
     """
     if staging.staging(session) is not None:
-        staging.hold(session, grants, fresh=fresh)
+        staging.hold(session, grants, fresh=fresh, kind=kind)
         return
     conn = session.connection()
     if not fresh and grants:
         conn.execute(delete(SharingGrant).where(SharingGrant.item_id.in_(list(grants))))
-    rows = [{"item_id": item, "key": k} for item, keys in grants.items() for k in sorted(keys)]
+    rows = [
+        {"item_id": item, "key": k, "kind": kind}
+        for item, keys in grants.items()
+        for k in sorted(keys)
+    ]
     insert_plain(conn, SharingGrant, rows)
 
 

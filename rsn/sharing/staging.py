@@ -39,14 +39,14 @@ def staging(session: Session) -> str | None:
     return batch if isinstance(batch, str) else None
 
 
-def hold(session: Session, grants: Mapping[str, frozenset[str]], *, fresh: bool) -> None:
+def hold(session: Session, grants: Mapping[str, frozenset[str]], *, fresh: bool, kind: str) -> None:
     batch_id = staging(session)
     assert batch_id is not None
     conn = session.connection()
     if not fresh and grants:
         conn.execute(delete(StagedGrant).where(StagedGrant.item_id.in_(list(grants))))
     rows = [
-        {"item_id": item, "key": k, "batch_id": batch_id}
+        {"item_id": item, "key": k, "kind": kind, "batch_id": batch_id}
         for item, keys in grants.items()
         for k in sorted(keys)
     ]
@@ -56,8 +56,12 @@ def hold(session: Session, grants: Mapping[str, frozenset[str]], *, fresh: bool)
 def publish(session: Session, batch_id: str) -> int:
     """Open every item of the batch to its audience, in the caller's transaction."""
     conn = session.connection()
-    held = select(StagedGrant.item_id, StagedGrant.key).where(StagedGrant.batch_id == batch_id)
-    moved = conn.execute(insert(SharingGrant).from_select(["item_id", "key"], held)).rowcount
+    held = select(StagedGrant.item_id, StagedGrant.key, StagedGrant.kind).where(
+        StagedGrant.batch_id == batch_id
+    )
+    moved = conn.execute(
+        insert(SharingGrant).from_select(["item_id", "key", "kind"], held)
+    ).rowcount
     conn.execute(delete(StagedGrant).where(StagedGrant.batch_id == batch_id))
     return int(moved or 0)
 

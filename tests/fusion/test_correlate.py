@@ -83,3 +83,18 @@ def test_edits_and_revocations_leave_no_stale_index_rows(db: Database) -> None:
     # The originator's organization, Myanmar, India and Bangladesh Police.
     assert len({k for _t, _v, k, r in rows if r == edited}) == 4
     assert {r for *_x, r in rows} == {edited, kept}
+
+
+def test_a_narrowed_report_leaves_no_row_under_a_key_it_lost(db: Database) -> None:
+    """Green to amber+strict: the members' key goes, and every row under it with it."""
+    w = bimstec_world(db)
+    bd = w.people["bd.analyst"].principal
+    with db.session(write=True) as s:
+        body = ReportCreate.model_validate(report_payload(tlp="green", distribution={}))
+        narrowed = service.create(s, principal=bd, data=body)
+    with db.session(write=True) as s:
+        change = ReportUpdate.model_validate({"tlp": "amber+strict", "distribution": {}})
+        service.update_report(s, principal=bd, report_id=narrowed, data=change)
+    rows = stored(db)
+    assert rows == derived(db)
+    assert len({k for _t, _v, k, _r in rows}) == 1  # the originator's organization only

@@ -1,4 +1,4 @@
-"""The SQL filter and the audience agree with a plain statement of the rules.
+"""The SQL filter and the audience agree with a plain statement of the rules, for two kinds.
 
 The rules below are written from PRODUCT.md's table, not from `rsn.sharing`, so a
 slip in the audience keys shows up as a disagreement on some random world.
@@ -20,6 +20,7 @@ from rsn.reports import service as reports
 from rsn.reports.models import Report
 from rsn.reports.schemas import ReportCreate
 from rsn.store import Database
+from tests.sharing.kinds import create_table, notes, write_note
 
 STATES = ["BD", "IN", "MM"]
 ORG_TYPES = ["government-agency", "government-agency", "cso", "private-sector", "regional-body"]
@@ -113,6 +114,7 @@ def may_read(spec: Spec, u: int, r: dict[str, Any]) -> bool:
 
 
 def _build(s: Any, spec: Spec) -> tuple[list[Organization], list[User], list[str]]:
+    create_table(s)
     for code in STATES:
         registry.ensure_member_state(s, code=code)
     orgs = [
@@ -163,6 +165,8 @@ def _build(s: Any, spec: Spec) -> tuple[list[Organization], list[User], list[str
             }
         )
         ids.append(reports.create(s, principal=author, data=data))
+        # The same marking on an item of another kind, shared by the one generic call.
+        write_note(s, by=author, title=ids[-1], tlp=r["tlp"], distribution=names)
     for user, (_o, _r, disabled) in zip(users, spec.users, strict=True):
         user.disabled = disabled
     s.flush()
@@ -182,6 +186,9 @@ def test_sql_filter_and_audience_agree_with_the_rules(db: Database, spec: Spec) 
                 seen = set(s.scalars(select(Report.id).where(sharing.visible(who, Report.id))))
                 expected = {ids[i] for i, r in enumerate(spec.reports) if may_read(spec, u, r)}
                 assert seen == expected, f"user-{u}"
+                # A second kind: each note is titled with its report's id.
+                noted = select(notes.c.title).where(sharing.visible(who, notes.c.id))
+                assert set(s.scalars(noted)) == expected, f"user-{u}, notes"
             for i, r in enumerate(spec.reports):
                 report = s.get(Report, ids[i])
                 assert report is not None
