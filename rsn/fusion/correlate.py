@@ -151,14 +151,13 @@ def correlations(
     """The reader-visible reports sharing an observable with `report_id`."""
     matches: list[Match] = []
     common: list[tuple[str, str]] = []
-    keys = sorted(principal.keys)
     for kind, value in list(dict.fromkeys(observables))[:MAX_VALUES_PER_READ]:
         found = session.scalars(
             select(CorrelationEntry.report_id)
             .where(
                 CorrelationEntry.type == kind,
                 CorrelationEntry.value == value,
-                CorrelationEntry.key.in_(keys),
+                sharing.holds(principal, CorrelationEntry.key),
                 CorrelationEntry.report_id != report_id,
             )
             .distinct()

@@ -73,7 +73,6 @@ def _linkable_values(principal: Principal, own_ids: list[str], *, threshold: int
     reader's keys, so the first (threshold + 1) * len(keys) index rows name more than
     `threshold` reports if any do: the probe never reads further, however common.
     """
-    keys = sorted(principal.keys)
     mine, probe = aliased(CorrelationEntry), aliased(CorrelationEntry)
     held = ReportObservable
     # The own reports' values come from their observables; the index row under one
@@ -85,7 +84,7 @@ def _linkable_values(principal: Principal, own_ids: list[str], *, threshold: int
             and_(
                 mine.type == held.type,
                 mine.value == held.value,
-                mine.key.in_(keys),
+                sharing.holds(principal, mine.key),
                 mine.report_id == held.report_id,
             ),
         )
@@ -95,8 +94,12 @@ def _linkable_values(principal: Principal, own_ids: list[str], *, threshold: int
     )
     first_rows = (
         select(probe.report_id)
-        .where(probe.type == values.c.type, probe.value == values.c.value, probe.key.in_(keys))
-        .limit((threshold + 1) * len(keys))
+        .where(
+            probe.type == values.c.type,
+            probe.value == values.c.value,
+            sharing.holds(principal, probe.key),
+        )
+        .limit((threshold + 1) * len(principal.keys))
         .correlate(values)
         .subquery()
     )
@@ -111,7 +114,6 @@ def _link_rows(
 
     Every index row read carries one of the reader's keys, on both ends.
     """
-    keys = sorted(principal.keys)
     values = _linkable_values(principal, own_ids, threshold=threshold)
     mine, theirs = aliased(CorrelationEntry), aliased(CorrelationEntry)
     own, other = aliased(Report), aliased(Report)
@@ -125,8 +127,8 @@ def _link_rows(
         .join(other, other.id == theirs.report_id)
         .where(
             mine.report_id.in_(own_ids),
-            mine.key.in_(keys),
-            theirs.key.in_(keys),
+            sharing.holds(principal, mine.key),
+            sharing.holds(principal, theirs.key),
             theirs.report_id != mine.report_id,
             other.originator_state.is_not(None),
             or_(own.originator_state.is_(None), other.originator_state != own.originator_state),

@@ -187,6 +187,15 @@ def visible(principal: Principal, item_id: SQLColumnExpression[str]) -> ColumnEl
     )
 
 
+def holds(principal: Principal, key: SQLColumnExpression[str]) -> ColumnElement[bool]:
+    """SQL true where a row's audience key (an index kept by keys: correlation) is the reader's.
+
+    An index whose rows carry the keys of their item answers a reader with a look-up
+    by the reader's own keys: every row touched is one the reader may see.
+    """
+    return key.in_(sorted(principal.keys))
+
+
 def visible_version(
     principal: Principal, version_id: SQLColumnExpression[str], item_id: SQLColumnExpression[str]
 ) -> ColumnElement[bool]:
