@@ -57,7 +57,7 @@ from taxii2client.v21 import Collection, as_pages
 from rsn import sharing
 from rsn.interop import flows, outbound, stix
 from rsn.interop.model import ExportContext
-from rsn.interop.stix_ext import RSN_IDENTITY
+from rsn.interop.stix.ext import RSN_IDENTITY
 from rsn.registry import catalog, regionpacks, tokens
 from rsn.registry import service as registry
 from rsn.reports import service

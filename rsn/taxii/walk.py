@@ -21,7 +21,7 @@ from rsn import sharing
 from rsn.interop import outbound, stix
 from rsn.interop.model import ExportContext, ExportItem
 from rsn.interop.models import KeptObject
-from rsn.interop.stix_ext import RSN_IDENTITY, SCO_TYPES
+from rsn.interop.stix.ext import RSN_IDENTITY, SCO_TYPES
 from rsn.reports.models import Report, ReportVersion
 from rsn.sharing import Principal
 from rsn.taxii import filters

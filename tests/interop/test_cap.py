@@ -44,10 +44,10 @@ from tests.interop.cap_support import (
 
 
 def test_shipped_schema_is_the_published_oasis_file() -> None:
-    shipped = resources.files("rsn.interop") / "schema" / "CAP-v1.2.xsd"
+    shipped = resources.files("rsn.interop.cap") / "schema" / "CAP-v1.2.xsd"
     digest = hashlib.sha256(shipped.read_bytes()).hexdigest()
     assert digest == "b7798ef25868b068c97b268bda02d067c7d4ba9373adc5638bf37105804ee723"
-    notice = (resources.files("rsn.interop") / "schema" / "NOTICE.md").read_text()
+    notice = (resources.files("rsn.interop.cap") / "schema" / "NOTICE.md").read_text()
     assert "Copyright © OASIS® 2010" in notice
 
 

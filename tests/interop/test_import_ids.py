@@ -19,7 +19,7 @@ import pytest
 
 from rsn.interop import formats
 from rsn.interop.model import ExportContext, ExportItem, Originator, VersionOut, report_data
-from rsn.interop.stix_ext import TLP2_IDS
+from rsn.interop.stix.ext import TLP2_IDS
 from rsn.reports import rows
 from rsn.reports.models import Report
 from rsn.store import Database

@@ -180,7 +180,8 @@ def test_cap_refuses_deep_xml_with_lxml_limits_on(world: World, api: Api) -> Non
 CHILD = """
 import io, sys
 from rsn.errors import RSNError
-from rsn.interop import misp, stix_in
+from rsn.interop import misp
+from rsn.interop.stix import reading as stix_in
 from rsn.interop.model import ImportContext
 from rsn.taxii import media
 data = sys.stdin.buffer.read()

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from rsn.interop import formats, outbound, provenance
 from rsn.interop.model import ExportContext
-from rsn.interop.stix_ext import REPORT_EXTENSION, SEAL_PROPERTY
+from rsn.interop.stix.ext import REPORT_EXTENSION, SEAL_PROPERTY
 from rsn.reports import service
 from rsn.reports.models import Report, ReportVersion
 from rsn.reports.schemas import ReportCreate

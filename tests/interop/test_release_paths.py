@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from rsn.interop.stix_ext import TLP2_IDS
+from rsn.interop.stix.ext import TLP2_IDS
 from rsn.registry import service as registry
 from rsn.store import Database
 from tests.factories import Api, World

@@ -20,7 +20,7 @@ from stix2validator import ValidationOptions, validate_string
 
 from rsn import clock
 from rsn.errors import ValidationError
-from rsn.interop import ingest, outbound, stix, stix_ext
+from rsn.interop import ingest, outbound, stix
 from rsn.interop.model import (
     ExportContext,
     ExportItem,
@@ -30,6 +30,7 @@ from rsn.interop.model import (
     VersionOut,
 )
 from rsn.interop.models import KeptObject
+from rsn.interop.stix import ext as stix_ext
 from rsn.registry import catalog
 from rsn.reports import service
 from rsn.reports.models import Report

@@ -20,8 +20,9 @@ from typing import Any
 import pytest
 from stix2.canonicalization.Canonicalize import canonicalize
 
-from rsn.interop import ingest, stix, stix_ext
+from rsn.interop import ingest, stix
 from rsn.interop.model import ImportContext, Incoming
+from rsn.interop.stix import ext as stix_ext
 from rsn.registry import catalog
 from rsn.store import Database
 from tests.factories import World, bimstec_world

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from rsn.interop.stix_ext import TLP2_IDS, sco
+from rsn.interop.stix.ext import TLP2_IDS, sco
 from rsn.reports.models import Report
 from rsn.store import Database
 from rsn.taxii import TAXII_21, walk

@@ -18,7 +18,7 @@ from sqlalchemy import update as update_
 
 from rsn import clock
 from rsn.audit.models import AuditRecord
-from rsn.interop.stix_ext import sco
+from rsn.interop.stix.ext import sco
 from rsn.reports.models import ReportVersion
 from rsn.store import Database
 from rsn.taxii import MAIN_COLLECTION, STIX_21, TAXII_21

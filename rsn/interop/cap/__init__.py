@@ -82,8 +82,10 @@ from datetime import datetime
 from itertools import islice
 from typing import IO
 
-from rsn.interop import cap_map, cap_read, cap_write
-from rsn.interop.cap_import import Message, cancel_reason, read
+from rsn.interop.cap import mapping as cap_map
+from rsn.interop.cap import read as cap_read
+from rsn.interop.cap import write as cap_write
+from rsn.interop.cap.importing import Message, cancel_reason, read
 from rsn.interop.model import (
     ExportContext,
     ExportItem,

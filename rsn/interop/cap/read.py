@@ -14,7 +14,7 @@ from lxml import etree
 from lxml.etree import _Element as Element
 
 from rsn.errors import FieldProblem, ValidationError
-from rsn.interop import cap_map as m
+from rsn.interop.cap import mapping as m
 from rsn.interop.model import problem
 
 LIMIT = 10_000_000  # bytes (10 MB): thousands of alerts, and within libxml2's own limits
@@ -60,7 +60,7 @@ def safe_parser() -> etree.XMLParser:
 @functools.cache
 def schema() -> etree.XMLSchema:
     """The OASIS CAP 1.2 XSD shipped beside this module, read once."""
-    resource = resources.files("rsn.interop") / "schema" / "CAP-v1.2.xsd"
+    resource = resources.files("rsn.interop.cap") / "schema" / "CAP-v1.2.xsd"
     return etree.XMLSchema(etree.fromstring(resource.read_bytes(), safe_parser()))
 
 

@@ -13,7 +13,7 @@ from lxml.builder import ElementMaker
 from lxml.etree import _Element as Element
 
 from rsn import clock
-from rsn.interop import cap_map as m
+from rsn.interop.cap import mapping as m
 from rsn.interop.model import ExportContext, ExportItem, VersionOut
 
 CAP = ElementMaker(namespace=m.CAP_NS, nsmap={None: m.CAP_NS})

@@ -1,7 +1,7 @@
 """Reading STIX 2.1 into `Incoming` reports: RSN's own bundles exactly, others as well as they map.
 
 The file is streamed (`limits.items_of`, bounded), never loaded whole; each
-object is checked as it arrives (`stix_check`) and errors name it as
+object is checked as it arrives (`rsn.interop.stix.check`) and errors name it as
 `objects[i].<property>`. Every object is read and checked before the first
 report is handed on (reports then go one at a time, so the store can take
 them in batches), and the store is one transaction, so a bad object anywhere
@@ -59,9 +59,11 @@ from typing import IO, Any
 import ijson
 
 from rsn import clock
-from rsn.interop import limits, provenance, stix_check, stix_map
+from rsn.interop import limits, provenance
 from rsn.interop.model import ImportContext, Incoming, IncomingVersion, Seal, problem, report_data
-from rsn.interop.stix_ext import (
+from rsn.interop.stix import check as stix_check
+from rsn.interop.stix import mapping as stix_map
+from rsn.interop.stix.ext import (
     LEGACY_SCO_EXTENSIONS,
     NEW_SCO_EXTENSIONS,
     READ_SCO_TYPES,
@@ -72,7 +74,7 @@ from rsn.interop.stix_ext import (
     derived_ids,
     rsn_id,
 )
-from rsn.interop.stix_map import Pairs, modified, tlp_of, when
+from rsn.interop.stix.mapping import Pairs, modified, tlp_of, when
 from rsn.sharing.models import UNMARKED
 
 UNATTRIBUTED = "stix:unattributed"

@@ -1,8 +1,8 @@
-"""STIX 2.1: an RSN report as a bundle of objects, and back (reading is in `stix_in`).
+"""STIX 2.1: an RSN report as a bundle of objects, and back (reading is in `reading`).
 
 One RSN report becomes:
 - the originator's organization as an `identity` (identity_class organization,
-  id a hash of the organization slug in RSN's namespace, see `stix_ext`, so
+  id a hash of the organization slug in RSN's namespace, see `rsn.interop.stix.ext`, so
   every report of one organization names the same creator);
 - one `report` object version per RSN version, all with id `report--<RSN id>`
   and that version's `created`/`modified` (to the millisecond, as RSN keeps
@@ -22,7 +22,7 @@ One RSN report becomes:
 - one SCO per observable: standard SCOs where STIX has them (ipv4-addr,
   ipv6-addr, domain-name, url, email-addr, file with one hash), OpenCTI's
   custom observables where OpenCTI has one (phone-number, cryptocurrency-wallet,
-  bank-account, persona), RSN's new SCOs for the rest (see `stix_ext`), each
+  bank-account, persona), RSN's new SCOs for the rest (see `rsn.interop.stix.ext`), each
   with its spec-defined deterministic id and the report's current marking;
 - for network and file observables, an `indicator` with a one-comparison STIX
   pattern (valid_from = the report's creation) and a `based-on` relationship
@@ -41,7 +41,7 @@ derived one with the same id, and a kept indicator with the same pattern
 replaces the derived indicator, so a third-party report read in and written
 out again does not repeat itself.
 
-Reading (`parse`, `parse_objects`) is documented in `rsn.interop.stix_in`.
+Reading (`parse`, `parse_objects`) is documented in `rsn.interop.stix.reading`.
 """
 
 from __future__ import annotations
@@ -53,9 +53,10 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import IO, Any, Literal
 
-from rsn.interop import provenance, stix_in
+from rsn.interop import provenance
 from rsn.interop.model import ExportContext, ExportItem, ImportContext, Incoming, Sealer
-from rsn.interop.stix_ext import (
+from rsn.interop.stix import reading as stix_in
+from rsn.interop.stix.ext import (
     INDICATED,
     MARKINGS,
     REPORT_EXTENSION,

@@ -1,8 +1,8 @@
 """What the properties of a STIX report (RSN's or a third party's) become in an RSN report.
 
-Pure functions over objects already checked by `stix_check`; `lookup` finds the
+Pure functions over objects already checked by `rsn.interop.stix.check`; `lookup` finds the
 latest version of an object of the same input by id. The choices are listed in
-`rsn.interop.stix_in`.
+`rsn.interop.stix.reading`.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from rsn.interop import stix_check
 from rsn.interop.model import ImportContext, IncomingVersion, problem, report_data
-from rsn.interop.stix_ext import (
+from rsn.interop.stix import check as stix_check
+from rsn.interop.stix.ext import (
     HASH_ALIASES,
     HASHES,
     REPORT_EXTENSION,

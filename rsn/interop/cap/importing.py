@@ -12,8 +12,8 @@ from typing import Any
 
 from lxml.etree import _Element as Element
 
-from rsn.interop import cap_map as m
-from rsn.interop.cap_read import Parts, as_dict, cap, parts, text, texts
+from rsn.interop.cap import mapping as m
+from rsn.interop.cap.read import Parts, as_dict, cap, parts, text, texts
 from rsn.interop.model import ImportContext, IncomingVersion, problem, report_data
 from rsn.reports.service import REPORT_ID
 

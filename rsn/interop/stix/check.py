@@ -20,7 +20,7 @@ from typing import Any
 from stix2patterns.validator import run_validator
 
 from rsn.interop.model import problem
-from rsn.interop.stix_ext import is_plainly_valid
+from rsn.interop.stix.ext import is_plainly_valid
 
 TYPE = re.compile(r"[a-z0-9][a-z0-9-]{1,248}[a-z0-9]")
 UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")

@@ -109,9 +109,9 @@ from typing import IO, Any
 import ijson
 
 from rsn.interop import limits, provenance
-from rsn.interop import misp_terms as terms
 from rsn.interop.limits import Event
-from rsn.interop.misp_event import in_kept, kept_parts, read_event
+from rsn.interop.misp import terms
+from rsn.interop.misp.event import in_kept, kept_parts, read_event
 from rsn.interop.model import (
     ExportContext,
     ExportItem,

@@ -16,7 +16,7 @@ from typing import Any
 import pycountry
 
 from rsn import clock
-from rsn.interop import misp_terms as terms
+from rsn.interop.misp import terms
 from rsn.interop.model import ImportContext, Incoming, IncomingVersion, problem, report_data
 from rsn.observables import ObservableError, normalize
 from rsn.reports.schemas import ReportCreate

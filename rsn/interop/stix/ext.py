@@ -1,7 +1,7 @@
 """The fixed vocabulary RSN speaks in STIX 2.1: markings, extensions, SCOs, ids, patterns.
 
 Everything here is a constant or a pure function, shared by the writer
-(`rsn.interop.stix`) and the reader (`rsn.interop.stix_in`), so that what one
+(`rsn.interop.stix`) and the reader (`rsn.interop.stix.reading`), so that what one
 writes the other recognises bit for bit.
 
 Ids. Standard SCOs, OpenCTI's and RSN's new SCOs get the deterministic ids STIX 2.1
