@@ -7,12 +7,11 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Response
-from sqlalchemy.exc import IntegrityError
 
 from rsn import fusion
 from rsn.api.deps import NodeDep, PrincipalDep
 from rsn.api.jsonbody import JSONRoute
-from rsn.errors import Conflict, ValidationError
+from rsn.errors import ValidationError
 from rsn.node import Node
 from rsn.reports import listing, present, service
 from rsn.reports.schemas import (
@@ -101,13 +100,10 @@ def create_report(
     draft: Annotated[bool, Query(description="Save as a draft, for the author only")] = False,
 ) -> ReportRead:
     """File a report; with an Idempotency-Key a retried POST creates nothing twice."""
-    try:
-        with node.db.session(write=True) as session:
-            report_id, replayed = service.create_once(
-                session, principal=principal, data=data, key=idempotency_key, draft=draft
-            )
-    except IntegrityError as exc:
-        raise Conflict("A request with this Idempotency-Key is in progress; retry it.") from exc
+    with node.db.session(write=True) as session:
+        report_id, replayed = service.create_once(
+            session, principal=principal, data=data, key=idempotency_key, draft=draft
+        )
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"
     response.headers["Location"] = f"/api/v1/reports/{report_id}"

@@ -14,18 +14,18 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, func, insert, select, text, update
+from sqlalchemy import Select, func, select, text, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from rsn import audit, events, sharing
-from rsn.errors import Forbidden, NotFound, ValidationError
+from rsn.errors import Conflict, Forbidden, NotFound, ValidationError
 from rsn.registry import catalog
 from rsn.registry.models import Organization, User
 from rsn.registry.service import country_name
 from rsn.reports import held, rows
 from rsn.reports.events import ReportChanged, ReportFiled, ReportRevoked
 from rsn.reports.models import (
-    Counter,
     IdempotencyKey,
     PendingVersion,
     Report,
@@ -57,7 +57,12 @@ class Loaded:
     next_version_by: str = ""
 
 
-_BUMP = text("UPDATE counters SET value = value + :n WHERE name = :name RETURNING value")
+# One statement whether or not the counter exists yet: two first filings at once on a
+# new node both found no row and both inserted one, and the second failed (PostgreSQL).
+_BUMP = text(
+    "INSERT INTO counters (name, value) VALUES (:name, :n)"
+    " ON CONFLICT (name) DO UPDATE SET value = counters.value + excluded.value RETURNING value"
+)
 
 
 def next_seqs(session: Session, n: int = 1) -> range:
@@ -67,10 +72,7 @@ def next_seqs(session: Session, n: int = 1) -> range:
     write reports take their numbers, and commit, one after another.
     """
     conn = session.connection()
-    last = conn.execute(_BUMP, {"n": n, "name": SEQ_COUNTER}).scalar()
-    if last is None:
-        conn.execute(insert(Counter), [{"name": SEQ_COUNTER, "value": n}])
-        last = n
+    last = conn.execute(_BUMP, {"n": n, "name": SEQ_COUNTER}).scalar_one()
     return range(int(last) - n + 1, int(last) + 1)
 
 
@@ -276,7 +278,10 @@ def create_once(
             created=utcnow(),
         )
     )
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError as exc:  # the same key, in a transaction that committed meanwhile
+        raise Conflict("A request with this Idempotency-Key is in progress; retry it.") from exc
     return report_id, False
 
 
