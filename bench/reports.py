@@ -49,6 +49,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from rsn import audit, sharing
+from rsn.config import Settings
+from rsn.node import open_database
 from rsn.registry import catalog, regionpacks, tokens
 from rsn.registry import service as registry
 from rsn.reports import service
@@ -771,7 +773,8 @@ def run_store(store: str, args: argparse.Namespace) -> StoreRun:
     with scratch_store(store, args.pg_url, args.keep) as (url, data_dir):
         console.rule(f"[bold]{store}[/bold]: {args.n:,} reports")
         upgrade(url)
-        db = Database(url)
+        # The node's own way in: its audit records are sealed with the data directory's keys.
+        db = open_database(Settings(database_url=url, data_dir=data_dir))
         try:
             reg = build_registry(db)
             gen = Generator.make(reg, db, args.n, args.seed)
