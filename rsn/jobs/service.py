@@ -1,0 +1,66 @@
+"""Enqueue, list and retry jobs, on whichever store the session is on.
+
+`enqueue` writes the job in the caller's transaction (a transactional outbox): the job
+exists if and only if the caller's writes commit, so a rolled-back request leaves no
+job behind and a committed one always has its job.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from rsn.jobs import define, local, pg
+from rsn.jobs.define import JobView
+
+
+def _postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def enqueue(
+    session: Session,
+    name: str,
+    args: dict[str, Any] | None = None,
+    *,
+    key: str | None = None,
+    run_at: datetime | None = None,
+) -> str | None:
+    """Queue job `name` in the caller's transaction; its id, or None when `key` is waiting.
+
+    `key` names the logical job (say `notify:<report id>`): while a job with that key
+    waits to run, enqueueing it again adds nothing.
+    """
+    if define.get(name) is None:
+        raise LookupError(f"no job named '{name}' is defined")
+    args = dict(args or {})
+    json.dumps(args)  # a job's arguments are JSON, on both stores: fail here, not in a worker
+    if _postgres(session):
+        return pg.enqueue(session, name, args, key, run_at)
+    job_id = local.enqueue(session, name, args, key, run_at)
+    if not event.contains(session, "after_commit", _nudge):
+        event.listen(session, "after_commit", _nudge)
+    return job_id
+
+
+def _nudge(_session: Session) -> None:
+    local.nudge()
+
+
+def get_all(session: Session, *, limit: int = 50) -> list[JobView]:
+    """The newest jobs first."""
+    if _postgres(session):
+        return pg.get_all(session, limit)
+    return local.get_all(session, limit)
+
+
+def retry(session: Session, job_id: str) -> None:
+    """Queue a failed job again, to run at once; NotFound or Conflict otherwise."""
+    if _postgres(session):
+        pg.retry(session, job_id)
+    else:
+        local.retry(session, job_id)
