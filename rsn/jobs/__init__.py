@@ -8,7 +8,7 @@ docs/architecture.md, "Background jobs".
 
 from __future__ import annotations
 
-from rsn.jobs.define import JobContext, JobDef, JobView, define, defined, job
+from rsn.jobs.registry import JobContext, JobDef, JobView, define, defined, forget, job
 from rsn.jobs.service import enqueue, get_all, retry
 from rsn.jobs.workers import STALL_AFTER, Workers, run_until_signalled, workers
 
@@ -21,6 +21,7 @@ __all__ = [
     "define",
     "defined",
     "enqueue",
+    "forget",
     "get_all",
     "job",
     "retry",

@@ -21,9 +21,9 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from rsn.errors import Busy, Conflict, NotFound
-from rsn.jobs import define
-from rsn.jobs.define import JobContext, JobView, describe
+from rsn.jobs import registry
 from rsn.jobs.models import QueuedJob
+from rsn.jobs.registry import JobContext, JobView, describe
 from rsn.store import Database, new_id, utcnow
 
 log = logging.getLogger("rsn.jobs")
@@ -151,7 +151,7 @@ class LocalWorkers:
         )
         with self.db.session(write=True) as session:
             for job in session.scalars(select(QueuedJob).where(due).order_by(QueuedJob.run_at)):
-                spec = define.get(job.name)
+                spec = registry.get(job.name)
                 allowed = spec.retries + 1 if spec else 1
                 if job.state == "doing" and job.attempts >= allowed:
                     job.state, job.finished_at = "failed", now
@@ -163,7 +163,7 @@ class LocalWorkers:
         return None
 
     def _run(self, job_id: str, name: str, args: dict[str, Any], attempt: int) -> None:
-        spec = define.get(name)
+        spec = registry.get(name)
         error: str | None = None
         try:
             if spec is None:
@@ -175,7 +175,7 @@ class LocalWorkers:
         self._finish(job_id, spec, attempt, error)
 
     def _finish(
-        self, job_id: str, spec: define.JobDef | None, attempt: int, error: str | None
+        self, job_id: str, spec: registry.JobDef | None, attempt: int, error: str | None
     ) -> None:
         mine = and_(
             QueuedJob.id == job_id, QueuedJob.state == "doing", QueuedJob.worker == self.name
@@ -215,7 +215,7 @@ class LocalWorkers:
     def _queue_periodic(self) -> None:
         now = utcnow()
         due = {}
-        for spec in define.defined():
+        for spec in registry.defined():
             if spec.cron is None:
                 continue
             at = croniter(spec.cron, now).get_prev(datetime)

@@ -26,9 +26,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from rsn.errors import Conflict, NotFound
-from rsn.jobs import define
-from rsn.jobs.define import JobContext, JobView, describe
+from rsn.jobs import registry
 from rsn.jobs.models import JobError
+from rsn.jobs.registry import JobContext, JobView, describe
 from rsn.store import Database, utcnow
 
 log = logging.getLogger("rsn.jobs")
@@ -126,7 +126,7 @@ class PgWorkers:
 
     def _app(self) -> App:
         app = App(connector=PsycopgConnector(conninfo=_conninfo(self.db), max_size=4))
-        for spec in define.defined():
+        for spec in registry.defined():
             strategy = RetryStrategy(max_attempts=spec.retries, exponential_wait=spec.backoff)
             task = app.task(name=spec.name, queue=QUEUE, retry=strategy, pass_context=True)(
                 self._runner(spec)
@@ -135,7 +135,7 @@ class PgWorkers:
                 app.periodic(cron=spec.cron, periodic_id=spec.name)(task)
         return app
 
-    def _runner(self, spec: define.JobDef) -> Any:
+    def _runner(self, spec: registry.JobDef) -> Any:
         db = self.db
 
         def run(context: ProcJobContext, **args: Any) -> None:
@@ -160,10 +160,12 @@ class PgWorkers:
 
     def stop(self, timeout: float = 30.0) -> None:
         """Stop fetching jobs and wait for those running (a job cut off runs again later)."""
-        if self._loop is not None and self._main is not None:
-            self._loop.call_soon_threadsafe(self._main.cancel)
+        loop, main, self._loop, self._main = self._loop, self._main, None, None
+        if loop is not None and main is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(main.cancel)
         if self._thread is not None:
             self._thread.join(timeout)
+            self._thread = None
 
     def _serve(self) -> None:
         asyncio.run(self._run())

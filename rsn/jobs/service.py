@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from rsn.jobs import define, local, pg
-from rsn.jobs.define import JobView
+from rsn.jobs import local, pg, registry
+from rsn.jobs.registry import JobView
 
 
 def _postgres(session: Session) -> bool:
@@ -35,7 +35,7 @@ def enqueue(
     `key` names the logical job (say `notify:<report id>`): while a job with that key
     waits to run, enqueueing it again adds nothing.
     """
-    if define.get(name) is None:
+    if registry.get(name) is None:
         raise LookupError(f"no job named '{name}' is defined")
     args = dict(args or {})
     json.dumps(args)  # a job's arguments are JSON, on both stores: fail here, not in a worker

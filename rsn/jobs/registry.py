@@ -77,6 +77,11 @@ def job(
     return register
 
 
+def forget(name: str) -> None:
+    """Drop a definition: a test's throwaway job, once the test is over."""
+    _REGISTRY.pop(name, None)
+
+
 def get(name: str) -> JobDef | None:
     return _REGISTRY.get(name)
 
