@@ -127,7 +127,12 @@ class PgWorkers:
     def _app(self) -> App:
         app = App(connector=PsycopgConnector(conninfo=_conninfo(self.db), max_size=4))
         for spec in registry.defined():
-            strategy = RetryStrategy(max_attempts=spec.retries, exponential_wait=spec.backoff)
+            # procrastinate reads max_attempts=0 as "no limit": no retries is no strategy
+            strategy = (
+                RetryStrategy(max_attempts=spec.retries, exponential_wait=spec.backoff)
+                if spec.retries
+                else False
+            )
             task = app.task(name=spec.name, queue=QUEUE, retry=strategy, pass_context=True)(
                 self._runner(spec)
             )

@@ -69,3 +69,11 @@ def hold(ctx: jobs.JobContext) -> None:
 def flaky(ctx: jobs.JobContext) -> None:
     """Always fails, naming its attempt."""
     raise RuntimeError(f"boom on attempt {ctx.attempt}")
+
+
+@jobs.job("test.until_fixed", retries=0)
+def until_fixed(ctx: jobs.JobContext) -> None:
+    """Fails while the `broken` file exists; then applies effect n."""
+    if Path(ctx.args["broken"]).exists():
+        raise RuntimeError(f"{ctx.args['broken']} is still there")
+    _apply(ctx.db, ctx.args["tag"], int(ctx.args["n"]))
