@@ -28,7 +28,8 @@ from rsn.store import Database, new_id, utcnow
 
 log = logging.getLogger("rsn.jobs")
 
-POLL = 0.5  # seconds between two looks at the queue when it was empty
+POLL = 0.25  # seconds between two looks (reads) at the queue when it was empty
+CLAIM_LOOK = 10  # due jobs read per claim: past the first, only worn-out ones are skipped
 _nudges: set[threading.Event] = set()  # this process's idle workers, woken by a commit
 
 
@@ -107,6 +108,7 @@ class LocalWorkers:
         self._wake = threading.Event()
         self._running: list[threading.Thread] = []
         self._queued: dict[str, datetime] = {}
+        self._holding: set[str] = set()  # ids of the jobs this process runs now
 
     def start(self) -> None:
         _nudges.add(self._wake)
@@ -138,7 +140,11 @@ class LocalWorkers:
                 self._wake.wait(POLL)
                 self._wake.clear()
                 continue
-            self._run(*claimed)
+            self._holding.add(claimed[0])
+            try:
+                self._run(*claimed)
+            finally:
+                self._holding.discard(claimed[0])
 
     def _claim(self) -> tuple[str, str, dict[str, Any], int] | None:
         now = utcnow()
@@ -149,8 +155,12 @@ class LocalWorkers:
                 QueuedJob.heartbeat_at < now - timedelta(seconds=self.stall_after),
             ),
         )
+        with self.db.session() as session:  # an idle queue never takes the write lock
+            if session.scalar(select(QueuedJob.id).where(due).limit(1)) is None:
+                return None
         with self.db.session(write=True) as session:
-            for job in session.scalars(select(QueuedJob).where(due).order_by(QueuedJob.run_at)):
+            oldest = select(QueuedJob).where(due).order_by(QueuedJob.run_at).limit(CLAIM_LOOK)
+            for job in session.scalars(oldest):
                 spec = registry.get(job.name)
                 allowed = spec.retries + 1 if spec else 1
                 if job.state == "doing" and job.attempts >= allowed:
@@ -208,6 +218,8 @@ class LocalWorkers:
                 log.exception("the job keeper failed; it tries again")
 
     def _beat(self) -> None:
+        if not self._holding:
+            return
         held = and_(QueuedJob.state == "doing", QueuedJob.worker == self.name)
         with self.db.session(write=True) as session:
             session.execute(update(QueuedJob).where(held).values(heartbeat_at=utcnow()))
