@@ -9,7 +9,7 @@ docs/architecture.md, "Background jobs".
 from __future__ import annotations
 
 from rsn.jobs.registry import JobContext, JobDef, JobView, define, defined, forget, job
-from rsn.jobs.service import enqueue, get_all, retry
+from rsn.jobs.service import enqueue, get_all, once, retry
 from rsn.jobs.workers import STALL_AFTER, Workers, run_until_signalled, workers
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "forget",
     "get_all",
     "job",
+    "once",
     "retry",
     "run_until_signalled",
     "workers",

@@ -53,3 +53,13 @@ class JobError(Base):
     job_id: Mapped[str] = mapped_column(String(40), primary_key=True)
     error: Mapped[str] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class JobStep(Base):
+    """A step of a job whose effect committed: a re-run of the job skips it (`jobs.once`)."""
+
+    __tablename__ = "job_steps"
+
+    job_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    step: Mapped[str] = mapped_column(String(100), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -15,7 +15,7 @@ import contextlib
 import json
 import logging
 import threading
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from procrastinate import App, PsycopgConnector, RetryStrategy
@@ -82,12 +82,17 @@ def get_all(session: Session, limit: int) -> list[JobView]:
             state=r.state,
             attempts=r.attempts,
             last_error=r.error,
-            scheduled_at=r.scheduled_at or r.created,
-            started_at=r.started,
-            finished_at=r.finished,
+            scheduled_at=_utc(r.scheduled_at or r.created),
+            started_at=_utc(r.started),
+            finished_at=_utc(r.finished),
         )
         for r in rows
     ]
+
+
+def _utc(at: datetime | None) -> datetime | None:
+    """procrastinate's times arrive in the server's time zone; the node speaks UTC."""
+    return at.astimezone(UTC) if at is not None else None
 
 
 def retry(session: Session, job_id: str) -> None:

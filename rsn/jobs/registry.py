@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from rsn.store import Database
@@ -99,9 +100,9 @@ class JobView:
     state: str  # todo, doing, succeeded, failed (procrastinate also: cancelled, aborted)
     attempts: int  # attempts started so far
     last_error: str | None
-    scheduled_at: Any  # datetime | None: when it may run (None: at once)
-    started_at: Any
-    finished_at: Any
+    scheduled_at: datetime | None  # when it may run
+    started_at: datetime | None  # the latest attempt's start
+    finished_at: datetime | None
 
 
 def describe(exc: BaseException) -> str:

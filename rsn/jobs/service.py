@@ -15,7 +15,9 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from rsn.jobs import local, pg, registry
-from rsn.jobs.registry import JobView
+from rsn.jobs.models import JobStep
+from rsn.jobs.registry import JobContext, JobView
+from rsn.store import utcnow
 
 
 def _postgres(session: Session) -> bool:
@@ -64,3 +66,18 @@ def retry(session: Session, job_id: str) -> None:
         pg.retry(session, job_id)
     else:
         local.retry(session, job_id)
+
+
+def once(session: Session, ctx: JobContext, step: str = "effect") -> bool:
+    """Whether this job's `step` is still to do; if so it is marked done in `session`.
+
+    Call it in the transaction that applies the step's effect: when that commits, the
+    mark commits with it, and a re-run of the job (its worker died before the job was
+    recorded done) skips the step. Two runs racing on the step collide on the mark's
+    key, and the loser's transaction, effect included, rolls back.
+    """
+    if session.get(JobStep, (ctx.job_id, step)) is not None:
+        return False
+    session.add(JobStep(job_id=ctx.job_id, step=step, at=utcnow()))
+    session.flush()
+    return True

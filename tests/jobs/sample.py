@@ -77,3 +77,14 @@ def until_fixed(ctx: jobs.JobContext) -> None:
     if Path(ctx.args["broken"]).exists():
         raise RuntimeError(f"{ctx.args['broken']} is still there")
     _apply(ctx.db, ctx.args["tag"], int(ctx.args["n"]))
+
+
+@jobs.job("test.once", retries=2, backoff=0)
+def apply_once(ctx: jobs.JobContext) -> None:
+    """Applies n = 0 behind `jobs.once`, then, on its first attempt, fails after the commit
+    (as when a worker dies between a job's effect and its being recorded done)."""
+    with ctx.db.session(write=True, wait=60) as session:
+        if jobs.once(session, ctx):
+            session.execute(_UPSERT, {"tag": ctx.args["tag"], "n": 0, "pid": os.getpid()})
+    if ctx.attempt == 1:
+        raise RuntimeError("lost after the effect committed")

@@ -117,3 +117,14 @@ def test_a_periodic_job_runs_on_its_schedule(
     wait_for(lambda: len(ticks) >= 2)
     assert len(set(ticks)) == len(ticks)  # each run is a job of its own
     assert {j.name for j in listed(db)} == {"test.tick"}
+
+
+def test_a_step_marked_once_applies_once_when_the_job_runs_twice(
+    db: Database, effects: str, start_workers: Start
+) -> None:
+    start_workers()
+    with db.session(write=True) as session:
+        jobs.enqueue(session, "test.once", {"tag": effects})
+    wait_for(lambda: [j.state for j in listed(db)] == ["succeeded"])
+    assert listed(db)[0].attempts == 2  # the step was reached twice
+    assert sample.effects(db, effects)[0][0] == 1  # its effect applied once

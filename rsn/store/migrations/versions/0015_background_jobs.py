@@ -5,12 +5,12 @@ Revises: 0014
 Create Date: 2026-12-07 13:00:00
 
 `jobs` is the SQLite runner's queue (`rsn.jobs.local`); `job_errors` keeps the last
-error of a PostgreSQL job. Both exist on both stores so that one model describes them.
-On PostgreSQL the queue is procrastinate's: its tables, types, functions and triggers
-come from the schema file of the installed procrastinate (pinned to 3.10.x in
-pyproject.toml), applied here so that the schema a node runs on has one source.
-A later procrastinate that changes its schema comes with a migration of ours that runs
-its migration scripts.
+error of a PostgreSQL job; `job_steps` the steps whose effect committed (`jobs.once`).
+All three exist on both stores, so that one model describes them. On PostgreSQL the
+queue is procrastinate's: its tables, types, functions and triggers come from the
+schema file of the installed procrastinate (pinned to 3.10.x in pyproject.toml),
+applied here so that the schema a node runs on has one source. A later procrastinate
+that changes its schema comes with a migration of ours that runs its migration scripts.
 """
 
 from __future__ import annotations
@@ -56,6 +56,13 @@ def upgrade() -> None:
         sa.Column("at", UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("job_id", name=op.f("pk_job_errors")),
     )
+    op.create_table(
+        "job_steps",
+        sa.Column("job_id", sa.String(40), nullable=False),
+        sa.Column("step", sa.String(100), nullable=False),
+        sa.Column("at", UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("job_id", "step", name=op.f("pk_job_steps")),
+    )
     if op.get_bind().dialect.name == "postgresql":
         schema = resources.files("procrastinate.sql").joinpath("schema.sql").read_text("utf-8")
         # On the driver's cursor, without parameters: the file's `%` are not placeholders.
@@ -82,6 +89,7 @@ def downgrade() -> None:
             END $$;
             """
         )
+    op.drop_table("job_steps")
     op.drop_table("job_errors")
     op.drop_index("ix_jobs_key", table_name="jobs")
     op.drop_index("ix_jobs_state_run_at", table_name="jobs")
