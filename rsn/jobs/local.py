@@ -143,6 +143,8 @@ class LocalWorkers:
             self._holding.add(claimed[0])
             try:
                 self._run(*claimed)
+            except Exception:  # not recorded: the job stalls, and runs again (idempotent)
+                log.exception("recording the end of job %s failed", claimed[0])
             finally:
                 self._holding.discard(claimed[0])
 
@@ -165,8 +167,11 @@ class LocalWorkers:
                 allowed = spec.retries + 1 if spec else 1
                 if job.state == "doing" and job.attempts >= allowed:
                     job.state, job.finished_at = "failed", now
-                    job.last_error = job.last_error or f"its worker {job.worker} stopped in it"
+                    job.last_error = f"its worker {job.worker} stopped while running it"
                     continue
+                if job.state == "doing":
+                    log.warning("job %s (%s): its worker %s stopped", job.id, job.name, job.worker)
+                    job.last_error = f"its worker {job.worker} stopped while running it"
                 job.state, job.worker, job.heartbeat_at = "doing", self.name, now
                 job.attempts, job.started_at, job.finished_at = job.attempts + 1, now, None
                 return job.id, job.name, dict(job.args), job.attempts

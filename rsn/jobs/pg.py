@@ -20,6 +20,7 @@ from typing import Any
 
 from procrastinate import App, PsycopgConnector, RetryStrategy
 from procrastinate import JobContext as ProcJobContext
+from procrastinate.jobs import Job, Status
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
@@ -208,21 +209,35 @@ class PgWorkers:
                     await watcher
 
     async def _hand_back_stalled(self) -> None:
-        """Jobs held by a worker silent for `stall_after` go back to the queue, as a retry."""
+        """Jobs held by a worker silent for `stall_after` go back to the queue, as a retry
+        (or, past their retries, end `failed`: a job that kills its worker must not loop)."""
         manager = self.app.job_manager
         while True:
             await asyncio.sleep(max(self.stall_after / 3, 0.2))
             try:
-                for job in await manager.get_stalled_jobs(
+                stalled = await manager.get_stalled_jobs(
                     queue=QUEUE, seconds_since_heartbeat=self.stall_after
-                ):
-                    log.warning(
-                        "job %s (%s): its worker stopped; queued again", job.id, job.task_name
-                    )
-                    _note_error(self.db, str(job.id), "its worker stopped while running it")
-                    await manager.retry_job(job)
-            except Exception:  # another worker handed it back first, or the store blinked
-                log.exception("handing back stalled jobs failed; trying again")
+                )
+            except Exception:  # the store blinked: look again at the next tick
+                log.exception("looking for stalled jobs failed; trying again")
+                continue
+            for job in stalled:
+                await self._hand_back(job)
+
+    async def _hand_back(self, job: Job) -> None:
+        spec = registry.get(job.task_name)
+        try:
+            if spec is not None and job.attempts >= spec.retries:
+                await self.app.job_manager.finish_job(job, Status.FAILED, delete_job=False)
+            else:
+                await self.app.job_manager.retry_job(job)
+        except Exception:  # another worker handed it back first
+            log.info("job %s was handed back by another worker", job.id)
+            return
+        log.warning("job %s (%s): its worker stopped while running it", job.id, job.task_name)
+        await asyncio.to_thread(
+            _note_error, self.db, str(job.id), "its worker stopped while running it"
+        )
 
 
 def _note_error(db: Database, job_id: str, error: str) -> None:

@@ -117,4 +117,7 @@ def test_a_job_held_by_a_killed_worker_is_finished_by_another(
     applied = sample.effects(db, effects)
     assert applied[0] == (1, b.pid)  # the effect, once, by the survivor
     assert applied[-2][1] == b.pid  # its second attempt
-    assert _held(db)[0].attempts == 2
+    (held,) = _held(db)
+    assert held.attempts == 2
+    assert held.last_error is not None
+    assert held.last_error.endswith("stopped while running it")  # and it says so
