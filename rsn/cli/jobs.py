@@ -6,12 +6,15 @@ from datetime import datetime
 from typing import Annotated
 
 import typer
+from rich.console import Console
 from rich.table import Table
 
 from rsn import audit, jobs
 from rsn.cli.common import ConfigOpt, DataDirOpt, console, operator, reported, settings_for
 from rsn.node import define_jobs, open_database, serving
 from rsn.store import upgrade
+
+WIDE = 180  # characters: the table, whole, when nothing says how wide the output is
 
 jobs_app = typer.Typer(help="Background jobs: what ran, what failed.", no_args_is_help=True)
 
@@ -62,9 +65,11 @@ def list_jobs(
             found = jobs.get_all(session, limit=limit)
     finally:
         db.dispose()
-    table = Table(
-        "id", "name", "state", "attempts", "last error", "scheduled", "started", "finished"
-    )
+    table = Table()
+    table.add_column("id", no_wrap=True)  # whole, whatever the width: `rsn jobs retry ID`
+    for heading in ("name", "state", "attempts", "last error", "scheduled", "started"):
+        table.add_column(heading, overflow="fold")
+    table.add_column("finished", overflow="fold")
     for job in found:
         table.add_row(
             job.id,
@@ -76,7 +81,10 @@ def list_jobs(
             _when(job.started_at),
             _when(job.finished_at),
         )
-    console.print(table if found else "No jobs yet.")
+    # Piped or logged, a table of 8 columns at 80 characters folds into columns of 3
+    # letters: give it room (a terminal keeps its own width).
+    out = console if console.is_terminal else Console(width=max(console.width, WIDE))
+    out.print(table if found else "No jobs yet.")
 
 
 @jobs_app.command("retry")
