@@ -28,8 +28,19 @@ class Settings:
     # Moves this node's clock ("365d", "-12h"); empty keeps RSN_CLOCK_OFFSET or none.
     # For tests and rehearsals only: every time window of the node reads this clock.
     clock_offset: str = ""
+    # Background jobs: worker threads inside `rsn serve` (0: only `rsn worker` runs jobs),
+    # seconds of silence after which a worker is taken for dead and its job is run by
+    # another, and modules (dotted names) whose jobs this node runs besides its own.
+    job_workers: int = 1
+    job_stall_after: float = 30.0
+    job_modules: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "job_modules", tuple(self.job_modules))
+        if self.job_workers < 0:
+            raise ValidationError.field("config.job_workers", "must be 0 or more.")
+        if self.job_stall_after <= 0:
+            raise ValidationError.field("config.job_stall_after", "must be more than 0 seconds.")
         if self.clock_offset:
             try:
                 clock.parse_offset(self.clock_offset)

@@ -6,6 +6,7 @@ from rsn.audit.models import AuditCheckpoint, AuditRecord
 from rsn.fusion.models import CorrelationEntry
 from rsn.interop.models import KeptObject, ReportLink, StagedImport, StagedReport
 from rsn.interop.taxii_state import PullCursor, TaxiiStatus
+from rsn.jobs.models import JobError, JobStep, QueuedJob
 from rsn.registry.models import (
     ApiToken,
     Enrolment,
@@ -36,12 +37,15 @@ __all__ = [
     "Counter",
     "Enrolment",
     "IdempotencyKey",
+    "JobError",
+    "JobStep",
     "KeptObject",
     "MemberState",
     "NodeSetting",
     "Organization",
     "PendingVersion",
     "PullCursor",
+    "QueuedJob",
     "RegionPackRecord",
     "Report",
     "ReportLink",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import importlib
 import logging
 import os
 import threading
@@ -11,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from rsn import audit, clock, sharing
+from rsn import audit, clock, jobs, sharing
 from rsn.config import Settings
 from rsn.errors import Conflict
 from rsn.interop import staged
@@ -143,6 +144,22 @@ def open_database(settings: Settings) -> Database:
     return db
 
 
+def _discard_stale(ctx: jobs.JobContext) -> None:
+    staged.discard_stale(ctx.db)
+
+
+def define_jobs(settings: Settings) -> None:
+    """The node's own jobs, and those of the modules its settings name (`job_modules`).
+
+    Every process that runs workers (`rsn serve`, `rsn worker`) calls this, so each
+    knows every job any other may enqueue.
+    """
+    # What an import cut short by a crash left, removed while the node runs (at start too).
+    jobs.define("imports.discard_stale", _discard_stale, retries=0, cron="*/10 * * * *")
+    for module in settings.job_modules:
+        importlib.import_module(module)
+
+
 class Node:
     def __init__(self, settings: Settings, *, migrate: bool = True) -> None:
         self.settings = settings
@@ -156,6 +173,23 @@ class Node:
         self.chainer = Chainer(self.db)
         # Whatever appends to the audit log, on any path, wakes the chainer once it commits.
         self.db.bus.after_commit(audit.AuditRecorded, lambda _: self.chainer.poke())
+        self.workers: jobs.Workers | None = None
+
+    def start_jobs(self) -> None:
+        """Run background jobs in this process (`job_workers` threads; none when 0)."""
+        if self.settings.job_workers == 0 or self.workers is not None:
+            return
+        define_jobs(self.settings)
+        self.workers = jobs.workers(
+            self.db, threads=self.settings.job_workers, stall_after=self.settings.job_stall_after
+        )
+        self.workers.start()
+
+    def stop_jobs(self) -> None:
+        """Let running jobs finish, then stop; a job cut off later runs again elsewhere."""
+        if self.workers is not None:
+            self.workers.stop()
+            self.workers = None
 
     def disclose(self, principal: Principal, item_ids: Iterable[str], action: str) -> None:
         """Record what a read answer disclosed, in a write of its own, only when it did.
@@ -171,5 +205,6 @@ class Node:
             sharing.disclose(session, principal=principal, item_ids=ids, action=action)
 
     def close(self) -> None:
+        self.stop_jobs()
         self.chainer.stop()
         self.db.dispose()

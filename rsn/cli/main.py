@@ -14,6 +14,7 @@ from rsn.cli.backup import backup_node, restore_node
 from rsn.cli.common import ConfigOpt, DataDirOpt, console, err, operator, reported, settings_for
 from rsn.cli.directory import group_app, org_app, token_app, user_app
 from rsn.cli.interop import export_file, import_file, taxii_app
+from rsn.cli.jobs import jobs_app, worker
 from rsn.cli.node import node_app
 from rsn.cli.regions import region_app
 from rsn.config import Settings
@@ -41,6 +42,8 @@ app.add_typer(taxii_app, name="taxii")
 app.command("export")(export_file)
 app.command("backup")(backup_node)
 app.command("restore")(restore_node)
+app.add_typer(jobs_app, name="jobs")
+app.command("worker")(worker)
 
 
 def _version(value: bool) -> None:
@@ -149,7 +152,13 @@ def _serve(settings: Settings) -> None:
 
     with serving(settings.data_dir):
         node = Node(settings)
-        uvicorn.run(create_app(node), host=settings.host, port=settings.port, log_level="warning")
+        node.start_jobs()
+        try:
+            uvicorn.run(
+                create_app(node), host=settings.host, port=settings.port, log_level="warning"
+            )
+        finally:
+            node.stop_jobs()
 
 
 @app.command()

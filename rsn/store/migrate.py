@@ -10,8 +10,10 @@ from alembic.config import Config
 # What the migrations create by hand for one store only (full-text search): SQLite's
 # FTS5 tables, PostgreSQL's `tsvector` column on reports and its GIN index. The models
 # do not describe them (nothing reads them as columns), so autogenerate leaves them be.
+# Nor procrastinate's tables on PostgreSQL (the background jobs' queue): migration 0015
+# applies the library's own schema file, and the library reads and writes them.
 UNMODELLED = {
-    "table": ("report_fts", "report_search"),
+    "table": ("report_fts", "report_search", "procrastinate_"),
     "column": ("search_document",),
     "index": ("ix_reports_search_document",),
 }

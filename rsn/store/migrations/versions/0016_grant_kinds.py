@@ -1,7 +1,7 @@
 """grant kinds: every grant says what kind of item it opens
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0015
 Create Date: 2026-12-07 13:20:00
 
 `rsn.sharing.share` shares items of any kind (reports today; alerts, cases and
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0016"
-down_revision = "0014"
+down_revision = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,50 @@
+"""Fixtures for the jobs' tests: the effects table, workers in this process, waiting."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from rsn import jobs
+from rsn.store import Database
+from tests.jobs import sample
+
+
+@pytest.fixture
+def effects(db: Database) -> Iterator[str]:
+    """The effects table on this test's store, and a tag of this test's own."""
+    sample.make_table(db)
+    yield uuid.uuid4().hex[:12]
+    sample.drop_table(db)
+
+
+@pytest.fixture
+def start_workers(db: Database) -> Iterator[Callable[[], jobs.Workers]]:
+    """Start workers in this process (each call: a new set), stopped when the test ends."""
+    started: list[jobs.Workers] = []
+
+    def start() -> jobs.Workers:
+        running = jobs.workers(db, threads=2, stall_after=3)
+        running.start()
+        started.append(running)
+        return running
+
+    yield start
+    for running in started:
+        running.stop()
+
+
+def wait_for(what: Callable[[], object], *, timeout: float = 60) -> None:
+    """Until `what()` is true; the timeout only keeps a broken test from hanging."""
+    deadline = time.monotonic() + timeout
+    while not what():
+        assert time.monotonic() < deadline, "gave up waiting"
+        time.sleep(0.05)
+
+
+def listed(db: Database) -> list[jobs.JobView]:
+    with db.session() as session:
+        return jobs.get_all(session, limit=500)
