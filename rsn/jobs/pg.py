@@ -151,7 +151,8 @@ class PgWorkers:
 
         def run(context: ProcJobContext, **args: Any) -> None:
             job = context.job
-            args.pop("timestamp", None) if spec.cron else None
+            if spec.cron is not None:
+                args.pop("timestamp", None)  # procrastinate's: when the schedule fired
             ctx = JobContext(db=db, job_id=str(job.id), attempt=job.attempts + 1, args=args)
             try:
                 spec.handler(ctx)
@@ -179,7 +180,12 @@ class PgWorkers:
             self._thread = None
 
     def _serve(self) -> None:
-        asyncio.run(self._run())
+        try:
+            asyncio.run(self._run())
+        except Exception:  # the store went away for good; other workers carry on
+            log.exception("the background job worker stopped")
+        finally:
+            self._ready.set()
 
     async def _run(self) -> None:
         self._loop = asyncio.get_running_loop()
