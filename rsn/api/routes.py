@@ -11,7 +11,7 @@ from importlib import resources
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from rsn.api import approvals, exchange, observables, registry, releases, reports
+from rsn.api import approvals, exchange, notify, observables, registry, releases, reports
 from rsn.taxii import views as taxii
 from rsn.web.views import admin, auth, dashboard, editing, mapview, profile, public
 from rsn.web.views import approvals as approval_pages
@@ -37,6 +37,7 @@ API = (
     approvals.router,
     registry.router,
     exchange.router,
+    notify.router,
 )
 TAXII = (taxii.router,)
 PAGES = (
