@@ -8,8 +8,6 @@ from fastapi import APIRouter, Query, Response
 
 from rsn.api.deps import NodeDep, PrincipalDep
 from rsn.api.jsonbody import JSONRoute
-from rsn.api.reports import _filters
-from rsn.errors import FieldProblem, ValidationError
 from rsn.notify import inbox, subscriptions
 from rsn.notify.models import Subscription
 from rsn.notify.schemas import (
@@ -64,23 +62,11 @@ def _read(sub: Subscription) -> SubscriptionRead:
     )
 
 
-def _check_filters(data: SubscriptionCreate) -> None:
-    """The filters checked as `GET /api/v1/reports` checks its query, named `filters.…`."""
-    f = data.filters
-    try:
-        _filters(f.q, f.category, f.country, f.tlp, f.since, f.until, f.observable)
-    except ValidationError as exc:
-        raise ValidationError(
-            [FieldProblem(f"filters.{p.field}", p.message) for p in exc.problems]
-        ) from exc
-
-
 @router.post("/subscriptions", status_code=201, response_model=SubscriptionRead)
 def create_subscription(
     data: SubscriptionCreate, node: NodeDep, principal: PrincipalDep
 ) -> SubscriptionRead:
     """Save a report search; its new matches reach the caller's inbox."""
-    _check_filters(data)
     with node.db.session(write=True) as session:
         sub = subscriptions.create(session, principal=principal, data=data)
         return _read(sub)

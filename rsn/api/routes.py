@@ -16,6 +16,7 @@ from rsn.taxii import views as taxii
 from rsn.web.views import admin, auth, dashboard, editing, mapview, profile, public
 from rsn.web.views import approvals as approval_pages
 from rsn.web.views import exchange as exchange_pages
+from rsn.web.views import notify as notify_pages
 from rsn.web.views import observables as observable_pages
 from rsn.web.views import releases as release_pages
 from rsn.web.views import reports as report_pages
@@ -53,6 +54,7 @@ PAGES = (
     admin.router,
     approval_pages.router,
     profile.router,
+    notify_pages.router,
 )
 
 

@@ -18,6 +18,7 @@ from rsn.errors import NotFound, ValidationError
 from rsn.notify.models import Subscription
 from rsn.notify.schemas import SubscriptionCreate
 from rsn.reports import listing
+from rsn.reports.schemas import in_utc_range, no_control
 from rsn.sharing import Principal
 
 # What this node delivers today; webhooks, e-mail and daily digests come next.
@@ -54,6 +55,33 @@ def filters_of(stored: dict[str, Any]) -> listing.Filters:
     )
 
 
+def check_filters(session: Session, data: SubscriptionCreate) -> None:
+    """The filters checked as `GET /api/v1/reports` checks its query, each named `filters.…`."""
+    f = data.filters
+    for name, when in (("since", f.since), ("until", f.until)):
+        if when is None:
+            continue
+        if when.tzinfo is None:
+            message = f"'{when.isoformat()}' needs a UTC offset (RFC 3339)."
+            raise ValidationError.field(f"filters.{name}", message)
+        try:
+            in_utc_range(when)
+        except ValueError as exc:
+            raise ValidationError.field(f"filters.{name}", f"{exc}.") from exc
+    for name in ("q", "category", "country", "observable"):
+        try:
+            no_control(getattr(f, name))
+        except ValueError as exc:
+            raise ValidationError.field(f"filters.{name}", f"{exc}.") from exc
+    if f.category:
+        try:
+            listing.categories(session, f.category)
+        except ValidationError as exc:
+            raise ValidationError.field(
+                "filters.category", "; ".join(p.message for p in exc.problems)
+            ) from exc
+
+
 def create(session: Session, *, principal: Principal, data: SubscriptionCreate) -> Subscription:
     """A new subscription of the caller's; refused (422, naming the field) when it cannot run."""
     for field in ("channel", "mode"):
@@ -63,13 +91,7 @@ def create(session: Session, *, principal: Principal, data: SubscriptionCreate) 
     for field in ("target", "secret"):
         if getattr(data, field) is not None:
             raise ValidationError.field(field, "is only for webhook subscriptions.")
-    if data.filters.category:
-        try:
-            listing.categories(session, data.filters.category)
-        except ValidationError as exc:
-            raise ValidationError.field(
-                "filters.category", "; ".join(p.message for p in exc.problems)
-            ) from exc
+    check_filters(session, data)
     sub = Subscription(
         user_id=principal.user_id,
         name=data.name,
