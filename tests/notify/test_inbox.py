@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from rsn import jobs
+from rsn.interop.models import StagedImport, StagedReport
 from rsn.notify import matching
 from rsn.notify.models import Notification
 from rsn.registry import service as registry
@@ -244,3 +245,34 @@ def test_the_inbox_pages_newest_first(db: Database, api: Api, world: World, cloc
     rest = api.get(f"/api/v1/inbox?limit=2&cursor={first['next_cursor']}", as_=reader).json()
     assert [i["title"] for i in rest["items"]] == ["Report 0"] and rest["next_cursor"] is None
     assert api.get("/api/v1/inbox?limit=101", as_=reader).status_code == 422
+
+
+def test_reports_of_an_import_still_staged_are_matched_once_it_is_published(
+    db: Database, api: Api, world: World, clock: Any
+) -> None:
+    """A staged import's reports are open to no one; the job looks at them again later."""
+    reader = world.people["in.analyst"]
+    subscribe(api, reader)
+    x = file(api, world.people["bd.analyst"])
+    with db.session(write=True) as session:
+        batch = StagedImport(
+            id="b" * 36,
+            user_id=world.people["bd.analyst"].user.id,
+            format="stix",
+            started_at=clock.now,
+            heartbeat_at=clock.now,
+        )
+        session.add(batch)
+        session.flush()
+        session.add(StagedReport(report_id=x, import_id=batch.id))
+    before = {j.id for j in listed(db)}
+    matching.run(jobs.JobContext(db=db, job_id="by-hand", attempt=1, args={"reports": [x]}))
+    assert stored(db) == 0
+    [again] = [j for j in listed(db) if j.id not in before]
+    assert again.name == matching.MATCH and again.scheduled_at is not None
+    assert again.scheduled_at > clock.now
+
+    with db.session(write=True) as session:
+        session.execute(delete(StagedReport))
+    matching.run(jobs.JobContext(db=db, job_id="by-hand-2", attempt=1, args={"reports": [x]}))
+    assert [i["link"] for i in inbox(api, reader)] == [f"/reports/{x}"]
