@@ -31,7 +31,16 @@ def read_inbox(
     """The caller's notifications, newest first: only those whose item they may read now."""
     with node.db.session() as session:
         items, next_cursor = inbox.page(session, principal=principal, limit=limit, cursor=cursor)
-    return InboxPage(items=[InboxItem(**vars(item)) for item in items], next_cursor=next_cursor)
+    node.disclose(principal, inbox.disclosed(items), "inbox.list")
+    return InboxPage(
+        items=[
+            InboxItem(
+                id=i.id, kind=i.kind, title=i.title, created=i.created, read=i.read, link=i.link
+            )
+            for i in items
+        ],
+        next_cursor=next_cursor,
+    )
 
 
 @router.get("/inbox/unread", response_model=UnreadCount)

@@ -32,6 +32,8 @@ class Item:
     created: datetime
     read: bool
     link: str
+    item_id: str
+    discloses: bool  # the title is a non-public field of another's report: a disclosure
 
 
 def _shown(principal: Principal) -> list[ColumnElement[bool]]:
@@ -60,7 +62,7 @@ def page(
             )
         )
     query = (
-        select(Notification, Report.title)
+        select(Notification, Report.title, Report.tlp, Report.originator_user_id)
         .join(Report, Report.id == Notification.item_id)
         .where(*where)
         .order_by(Notification.created.desc(), Notification.id.desc())
@@ -77,10 +79,17 @@ def page(
             created=n.created,
             read=n.read_at is not None,
             link=f"/reports/{n.item_id}",
+            item_id=n.item_id,
+            discloses=sharing.discloses(principal, tlp=tlp, originator_user_id=originator),
         )
-        for n, title in rows
+        for n, title, tlp, originator in rows
     ]
     return items, _encode(rows[-1][0]) if more and rows else None
+
+
+def disclosed(items: list[Item]) -> list[str]:
+    """The reports whose titles this page hands to someone not their originator."""
+    return list(dict.fromkeys(i.item_id for i in items if i.discloses))
 
 
 def unread(session: Session, *, principal: Principal) -> int:

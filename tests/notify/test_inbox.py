@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import delete, func, select
 
 from rsn import jobs
+from rsn.audit.models import AuditRecord
 from rsn.interop.models import StagedImport, StagedReport
 from rsn.notify import matching
 from rsn.notify.models import Notification
@@ -276,3 +277,18 @@ def test_reports_of_an_import_still_staged_are_matched_once_it_is_published(
         session.execute(delete(StagedReport))
     matching.run(jobs.JobContext(db=db, job_id="by-hand-2", attempt=1, args={"reports": [x]}))
     assert [i["link"] for i in inbox(api, reader)] == [f"/reports/{x}"]
+
+
+def test_an_inbox_that_shows_anothers_title_is_a_recorded_disclosure(
+    db: Database, api: Api, world: World
+) -> None:
+    reader = world.people["in.analyst"]
+    subscribe(api, reader)
+    x = file(api, world.people["bd.analyst"])
+    run_jobs(db)
+    assert len(inbox(api, reader)) == 1
+    with db.session() as session:
+        records = session.scalars(
+            select(AuditRecord).where(AuditRecord.action == "inbox.list")
+        ).all()
+    assert [(r.actor, r.item_ids) for r in records] == [("in.analyst", [x])]

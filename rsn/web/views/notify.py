@@ -36,6 +36,7 @@ def inbox_page(
     """The viewer's notifications, newest first."""
     with node.db.session() as s:
         items, next_cursor = inbox.page(s, principal=who.principal, limit=50, cursor=cursor)
+    node.disclose(who.principal, inbox.disclosed(items), "inbox.list")
     return page(request, "notify/inbox.html", who, items=items, next_cursor=next_cursor)
 
 
