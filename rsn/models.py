@@ -7,6 +7,7 @@ from rsn.fusion.models import CorrelationEntry
 from rsn.interop.models import KeptObject, ReportLink, StagedImport, StagedReport
 from rsn.interop.taxii_state import PullCursor, TaxiiStatus
 from rsn.jobs.models import JobError, JobStep, QueuedJob
+from rsn.notify.models import Notification, Subscription
 from rsn.registry.models import (
     ApiToken,
     Enrolment,
@@ -42,6 +43,7 @@ __all__ = [
     "KeptObject",
     "MemberState",
     "NodeSetting",
+    "Notification",
     "Organization",
     "PendingVersion",
     "PullCursor",
@@ -58,6 +60,7 @@ __all__ = [
     "StagedGrant",
     "StagedImport",
     "StagedReport",
+    "Subscription",
     "TaxiiStatus",
     "User",
     "WebSession",

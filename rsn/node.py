@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from rsn import audit, clock, jobs, sharing
+from rsn import audit, clock, jobs, notify, sharing
 from rsn.config import Settings
 from rsn.errors import Conflict
 from rsn.interop import staged
@@ -156,6 +156,8 @@ def define_jobs(settings: Settings) -> None:
     """
     # What an import cut short by a crash left, removed while the node runs (at start too).
     jobs.define("imports.discard_stale", _discard_stale, retries=0, cron="*/10 * * * *")
+    # New reports matched against the inbox subscriptions (enqueued as they are filed).
+    notify.matching.define_jobs()
     for module in settings.job_modules:
         importlib.import_module(module)
 

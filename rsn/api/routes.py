@@ -11,11 +11,12 @@ from importlib import resources
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from rsn.api import approvals, exchange, observables, registry, releases, reports
+from rsn.api import approvals, exchange, notify, observables, registry, releases, reports
 from rsn.taxii import views as taxii
 from rsn.web.views import admin, auth, dashboard, editing, mapview, profile, public
 from rsn.web.views import approvals as approval_pages
 from rsn.web.views import exchange as exchange_pages
+from rsn.web.views import notify as notify_pages
 from rsn.web.views import observables as observable_pages
 from rsn.web.views import releases as release_pages
 from rsn.web.views import reports as report_pages
@@ -37,6 +38,7 @@ API = (
     approvals.router,
     registry.router,
     exchange.router,
+    notify.router,
 )
 TAXII = (taxii.router,)
 PAGES = (
@@ -52,6 +54,7 @@ PAGES = (
     admin.router,
     approval_pages.router,
     profile.router,
+    notify_pages.router,
 )
 
 

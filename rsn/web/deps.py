@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 from fastapi import Depends, Request
 
-from rsn import sharing
+from rsn import notify, sharing
 from rsn.errors import Forbidden
 from rsn.node import Node
 from rsn.registry import approvals, notices
@@ -34,6 +34,7 @@ class Viewer:
     # own account: shown on every page so neither waits unseen.
     approvals: int = 0
     notices: tuple[Notice, ...] = ()
+    inbox: int = 0  # unread notifications the viewer may still read
 
 
 @dataclass(frozen=True)
@@ -64,14 +65,16 @@ def maybe_viewer(request: Request) -> Viewer | None:
         if found is None:
             return None
         row, user = found
+        principal = sharing.for_user(s, user)
         viewer = Viewer(
-            sharing.for_user(s, user),
+            principal,
             row.csrf_token,
             row.id,
             approvals=approvals.count_waiting(s, user=user),
             notices=tuple(
                 Notice(n.id, n.text, n.created) for n in notices.get_open(s, user_id=user.id)
             ),
+            inbox=notify.inbox.unread(s, principal=principal),
         )
         stale = utcnow() - row.last_seen > TOUCH_EVERY
     if stale:

@@ -1,0 +1,158 @@
+"""Which subscribers hear of new reports: the `notify.match` job and what enqueues it.
+
+Filing publishes `report.filed`; a draft's publication and a held report's release
+publish `report.changed` (`report.publish`, `report.release`). Inside that transaction
+one job is enqueued with the reports' ids, so a rolled-back filing queues nothing. The
+job asks, for each inbox subscription, the same question `GET /api/v1/reports` would
+ask for its owner (`listing.conditions`), and writes one notification per subscription
+and report: a re-run finds them written and adds nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from datetime import timedelta
+
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from rsn import events, jobs, sharing
+from rsn.errors import RSNError
+from rsn.interop.models import StagedReport
+from rsn.notify.models import Notification, Subscription
+from rsn.notify.subscriptions import filters_of
+from rsn.registry.models import User
+from rsn.reports import listing
+from rsn.reports.events import ReportChanged, ReportFiled
+from rsn.reports.models import Report
+from rsn.store import new_id, utcnow
+
+log = logging.getLogger("rsn.notify")
+
+MATCH = "notify.match"
+# A report changed this way is new to its readers: a draft published, a held one released.
+FIRST_SEEN = frozenset({"report.publish", "report.release"})
+CHUNK = 500  # report ids per query
+STAGED_WAIT = 30  # seconds before a staged import's reports are looked at again
+
+
+def _routed() -> list[ColumnElement[bool]]:
+    return [
+        Subscription.kind == "reports",
+        Subscription.channel == "inbox",
+        Subscription.mode == "immediate",
+    ]
+
+
+def enqueue_match(session: Session, report_ids: Sequence[str], kind: str) -> str | None:
+    """Queue the match of these reports, in the caller's transaction; nothing if no one listens."""
+    if not report_ids:
+        return None
+    if session.scalar(select(Subscription.id).where(*_routed()).limit(1)) is None:
+        return None  # no inbox subscription on this node: no job to run
+    return jobs.enqueue(session, MATCH, {"reports": list(report_ids), "kind": kind})
+
+
+@events.during(ReportFiled)
+def _filed(session: Session, event: ReportFiled) -> None:
+    enqueue_match(session, event.report_ids, "report.filed")
+
+
+@events.during(ReportChanged)
+def _changed(session: Session, event: ReportChanged) -> None:
+    if event.action in FIRST_SEEN:
+        enqueue_match(session, event.report_ids, "report.filed")
+
+
+def match(session: Session, report_ids: Sequence[str], kind: str = "report.filed") -> None:
+    """Put the published reports among `report_ids` in the inboxes of the subscribers who
+    may read them now and whose filters they meet."""
+    subscribed = session.execute(
+        select(Subscription, User)
+        .join(User, User.id == Subscription.user_id)
+        .where(*_routed(), User.disabled.is_(False))
+        .order_by(Subscription.id)
+    ).all()
+    for sub, user in subscribed:
+        try:
+            owner = sharing.for_user(session, user)
+            found = _matching(session, owner, sub, report_ids)
+        except RSNError as exc:  # a filter the taxonomy no longer knows: the others still run
+            log.warning("subscription %s matches nothing: %s", sub.id, exc)
+            continue
+        _notify(session, sub, kind, found)
+
+
+def _matching(
+    session: Session, owner: sharing.Principal, sub: Subscription, report_ids: Sequence[str]
+) -> list[str]:
+    where = listing.conditions(session, owner, filters_of(sub.filters))
+    found: list[str] = []
+    for start in range(0, len(report_ids), CHUNK):
+        chunk = list(report_ids[start : start + CHUNK])
+        query = select(Report.id).where(
+            Report.id.in_(chunk), Report.status == sharing.PUBLISHED, *where
+        )
+        found.extend(session.scalars(query))
+    return found
+
+
+def _notify(session: Session, sub: Subscription, kind: str, report_ids: Iterable[str]) -> None:
+    """Insert, skipping any (subscription, report) already notified: a re-run adds nothing."""
+    now = utcnow()
+    rows = [
+        {
+            "id": new_id(),
+            "user_id": sub.user_id,
+            "subscription_id": sub.id,
+            "kind": kind,
+            "item_id": report_id,
+            "created": now,
+        }
+        for report_id in report_ids
+    ]
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(Notification).on_conflict_do_nothing(
+        index_elements=["subscription_id", "item_id"]
+    )
+    session.execute(statement, rows)
+
+
+def run(ctx: jobs.JobContext) -> None:
+    """The job: match its reports, in one transaction (a re-run inserts nothing new).
+
+    Reports of a long import still being staged are open to no one yet, and their
+    publication comes with no event of its own: they are matched again later, in a job
+    of their own, until the import is published (or discarded, when they are gone).
+    """
+    kind = str(ctx.args.get("kind", "report.filed"))
+    ids = [str(i) for i in ctx.args.get("reports", [])]
+    with ctx.db.session(write=True) as session:
+        waiting = _staged(session, ids)
+        match(session, [i for i in ids if i not in waiting], kind)
+        if waiting:
+            later = utcnow() + timedelta(seconds=STAGED_WAIT)
+            jobs.enqueue(session, MATCH, {"reports": sorted(waiting), "kind": kind}, run_at=later)
+
+
+def _staged(session: Session, report_ids: Sequence[str]) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(report_ids), CHUNK):
+        chunk = list(report_ids[start : start + CHUNK])
+        query = select(StagedReport.report_id).where(StagedReport.report_id.in_(chunk))
+        found.update(session.scalars(query))
+    return found
+
+
+def define_jobs() -> None:
+    """Register `notify.match` (at import, and again by `rsn.node.define_jobs`)."""
+    jobs.define(MATCH, run, retries=5, backoff=3)
+
+
+define_jobs()
