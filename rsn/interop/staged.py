@@ -33,11 +33,12 @@ from itertools import islice
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from rsn import audit, fusion, sharing
+from rsn import audit, events, fusion, sharing
 from rsn.interop import ingest
 from rsn.interop.model import Incoming
 from rsn.interop.models import StagedImport, StagedReport
 from rsn.reports import search, service
+from rsn.reports.events import ReportFiled
 from rsn.reports.models import Report, ReportVersion
 from rsn.sharing import Principal
 from rsn.store import Database, new_id, utcnow
@@ -171,6 +172,10 @@ def _publish(session: Session, principal: Principal, import_id: str) -> None:
     if session.scalar(reports.limit(1)) is not None:
         fusion.index_published(session, reports)
         service.renumber_published(session, reports, now=utcnow())
+        # Filed now, for whoever reacts to new reports (their chunks published nothing).
+        ids = list(session.scalars(reports.order_by(StagedReport.report_id)))
+        for start in range(0, len(ids), CHUNK):
+            events.publish(session, ReportFiled(tuple(ids[start : start + CHUNK])))
     session.execute(delete(StagedImport).where(StagedImport.id == import_id))
     audit.record(
         session,

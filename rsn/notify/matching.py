@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from datetime import timedelta
 
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -21,7 +20,6 @@ from sqlalchemy.orm import Session
 
 from rsn import events, jobs, sharing
 from rsn.errors import RSNError
-from rsn.interop.models import StagedReport
 from rsn.notify.models import Notification, Subscription
 from rsn.notify.subscriptions import filters_of
 from rsn.registry.models import User
@@ -36,7 +34,6 @@ MATCH = "notify.match"
 # A report changed this way is new to its readers: a draft published, a held one released.
 FIRST_SEEN = frozenset({"report.publish", "report.release"})
 CHUNK = 500  # report ids per query
-STAGED_WAIT = 30  # seconds before a staged import's reports are looked at again
 
 
 def _routed() -> list[ColumnElement[bool]]:
@@ -127,27 +124,13 @@ def _notify(session: Session, sub: Subscription, kind: str, report_ids: Iterable
 def run(ctx: jobs.JobContext) -> None:
     """The job: match its reports, in one transaction (a re-run inserts nothing new).
 
-    Reports of a long import still being staged are open to no one yet, and their
-    publication comes with no event of its own: they are matched again later, in a job
-    of their own, until the import is published (or discarded, when they are gone).
+    A long import's reports are filed (the event) when the import is published, not
+    while its chunks are written open to no one (`rsn.interop.staged`).
     """
     kind = str(ctx.args.get("kind", "report.filed"))
     ids = [str(i) for i in ctx.args.get("reports", [])]
     with ctx.db.session(write=True) as session:
-        waiting = _staged(session, ids)
-        match(session, [i for i in ids if i not in waiting], kind)
-        if waiting:
-            later = utcnow() + timedelta(seconds=STAGED_WAIT)
-            jobs.enqueue(session, MATCH, {"reports": sorted(waiting), "kind": kind}, run_at=later)
-
-
-def _staged(session: Session, report_ids: Sequence[str]) -> set[str]:
-    found: set[str] = set()
-    for start in range(0, len(report_ids), CHUNK):
-        chunk = list(report_ids[start : start + CHUNK])
-        query = select(StagedReport.report_id).where(StagedReport.report_id.in_(chunk))
-        found.update(session.scalars(query))
-    return found
+        match(session, ids, kind)
 
 
 def define_jobs() -> None:

@@ -182,7 +182,8 @@ def create_many(session: Session, filings: Sequence[Filing]) -> list[str]:
         for f, v, d in zip(filings, values, dists, strict=True)
     ]
     rows.write_versions(session, versions, now=now, fresh=True)
-    events.publish(session, ReportFiled(tuple(str(v["id"]) for v in values)))
+    if sharing.staging(session) is None:  # a staged batch is filed when it is published
+        events.publish(session, ReportFiled(tuple(str(v["id"]) for v in values)))
     audit.record_many(
         session,
         action="report.create",

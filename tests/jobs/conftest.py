@@ -13,6 +13,25 @@ from rsn.store import Database
 from tests.jobs import sample
 
 
+@pytest.fixture(autouse=True)
+def only_these_schedules() -> Iterator[None]:
+    """Leave out periodic jobs that other tests defined (the node's own clean-up).
+
+    Workers run every periodic job defined in the process; one defined by an earlier
+    test module (`rsn.node.define_jobs`) would run beside these tests' own and be
+    counted with them.
+    """
+    saved = {job.name: job for job in jobs.defined()}
+    for name, job in saved.items():
+        if job.cron and not name.startswith("test."):
+            jobs.forget(name)
+    yield
+    current = {j.name for j in jobs.defined()}
+    for name, job in saved.items():
+        if name not in current:
+            jobs.define(name, job.handler, retries=job.retries, backoff=job.backoff, cron=job.cron)
+
+
 @pytest.fixture
 def effects(db: Database) -> Iterator[str]:
     """The effects table on this test's store, and a tag of this test's own."""

@@ -10,16 +10,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 
 from rsn import jobs
 from rsn.audit.models import AuditRecord
-from rsn.interop.models import StagedImport, StagedReport
+from rsn.interop import staged
 from rsn.notify import matching
 from rsn.notify.models import Notification
 from rsn.registry import service as registry
 from rsn.store import Database
 from tests.factories import Api, Person, World, api_for, bimstec_world, report_payload
+from tests.interop.test_staged import csv_file as staged_csv
+from tests.interop.test_staged import reader as staged_items
 from tests.jobs.conftest import listed, wait_for
 
 GREEN: dict[str, Any] = {"tlp": "green", "distribution": {}}
@@ -248,35 +250,25 @@ def test_the_inbox_pages_newest_first(db: Database, api: Api, world: World, cloc
     assert api.get("/api/v1/inbox?limit=101", as_=reader).status_code == 422
 
 
-def test_reports_of_an_import_still_staged_are_matched_once_it_is_published(
-    db: Database, api: Api, world: World, clock: Any
+def test_a_long_import_notifies_when_it_is_published_not_while_it_is_staged(
+    db: Database, api: Api, world: World, clock: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A staged import's reports are open to no one; the job looks at them again later."""
+    """Its chunks are open to no one: they file nothing; the publication files them all."""
+    monkeypatch.setattr(staged, "CHUNK", 10)
     reader = world.people["in.analyst"]
     subscribe(api, reader)
-    x = file(api, world.people["bd.analyst"])
-    with db.session(write=True) as session:
-        batch = StagedImport(
-            id="b" * 36,
-            user_id=world.people["bd.analyst"].user.id,
-            format="stix",
-            started_at=clock.now,
-            heartbeat_at=clock.now,
-        )
-        session.add(batch)
-        session.flush()
-        session.add(StagedReport(report_id=x, import_id=batch.id))
-    before = {j.id for j in listed(db)}
-    matching.run(jobs.JobContext(db=db, job_id="by-hand", attempt=1, args={"reports": [x]}))
-    assert stored(db) == 0
-    [again] = [j for j in listed(db) if j.id not in before]
-    assert again.name == matching.MATCH and again.scheduled_at is not None
-    assert again.scheduled_at > clock.now
+    importer = world.people["bd.analyst"].principal
+    seen: list[tuple[int, int]] = []
 
-    with db.session(write=True) as session:
-        session.execute(delete(StagedReport))
-    matching.run(jobs.JobContext(db=db, job_id="by-hand-2", attempt=1, args={"reports": [x]}))
-    assert [i["link"] for i in inbox(api, reader)] == [f"/reports/{x}"]
+    def look() -> None:  # two chunks are stored by now
+        run_jobs(db)
+        seen.append((len(inbox(api, reader)), len(listed(db))))
+
+    items = staged_items(db, importer, staged_csv(clock, 25), {(2, 25 - 1): look})
+    staged.run(db, principal=importer, items=items, format_name="csv")
+    assert seen == [(0, 0)]  # nothing matched, and no job queued, while staged
+    run_jobs(db)
+    assert len(inbox(api, reader)) == 25
 
 
 def test_an_inbox_that_shows_anothers_title_is_a_recorded_disclosure(
