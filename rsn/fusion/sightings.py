@@ -10,7 +10,6 @@ value no one reported. Revoked reports are left out, as they stop correlating.
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -26,6 +25,7 @@ from rsn.reports.listing import MAX_PAGE
 from rsn.reports.models import Report, ReportObservable
 from rsn.reports.schemas import CONTROL
 from rsn.sharing import Principal
+from rsn.store import paging
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ def get(
         raise ValidationError.field("limit", f"must be between 1 and {MAX_PAGE}, not {limit}.")
     reading = understand(value, type_=type_, principal=principal)
     where = _carrying(principal, reading)
-    after = [_after(*_decode(cursor))] if cursor else []
+    after = [_after(*paging.decode(cursor))] if cursor else []
     total, first, last = session.execute(
         select(func.count(), func.min(Report.occurred_at), func.max(Report.occurred_at)).where(
             *where
@@ -101,7 +101,9 @@ def get(
     return Seen(
         reading=reading,
         reports=rows,
-        next_cursor=_encode(rows[-1]) if more and rows else None,
+        next_cursor=paging.encode(rows[-1].occurred_at, rows[-1].report_id)
+        if more and rows
+        else None,
         total=int(total),
         first_seen=first,
         last_seen=last,
@@ -173,22 +175,8 @@ def _organizations(
     return [(str(slug), state, int(n)) for slug, state, n in session.execute(query)]
 
 
-def _encode(last: Sighting) -> str:
-    raw = f"{last.occurred_at.isoformat()}|{last.report_id}"
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def _decode(cursor: str) -> tuple[datetime, str]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        stamp, report_id = raw.split("|")
-        when = datetime.fromisoformat(stamp)
-        if when.tzinfo is None:
-            raise ValueError("a cursor's time has an offset")
-        return when, report_id
-    except (ValueError, UnicodeDecodeError, OverflowError) as exc:
-        message = f"'{cursor[:64]}' is not a cursor this node issued."
-        raise ValidationError.field("cursor", message) from exc
+def _next(rows: list[Sighting]) -> str | None:
+    return paging.encode(rows[-1].occurred_at, rows[-1].report_id) if rows else None
 
 
 def _after(stamp: datetime, report_id: str) -> ColumnElement[bool]:

@@ -7,7 +7,6 @@ A report narrowed after the match vanishes from the inbox, and from its unread c
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -19,7 +18,7 @@ from rsn.errors import NotFound, ValidationError
 from rsn.notify.models import Notification
 from rsn.reports.models import Report
 from rsn.sharing import Principal
-from rsn.store import utcnow
+from rsn.store import paging, utcnow
 
 MAX_PAGE = 100
 
@@ -54,7 +53,7 @@ def page(
         raise ValidationError.field("limit", f"must be between 1 and {MAX_PAGE}, not {limit}.")
     where = _shown(principal)
     if cursor:
-        stamp, last_id = _decode(cursor)
+        stamp, last_id = paging.decode(cursor)
         where.append(
             or_(
                 Notification.created < stamp,
@@ -84,7 +83,7 @@ def page(
         )
         for n, title, tlp, originator in rows
     ]
-    return items, _encode(rows[-1][0]) if more and rows else None
+    return items, paging.encode(rows[-1][0].created, rows[-1][0].id) if more and rows else None
 
 
 def disclosed(items: list[Item]) -> list[str]:
@@ -117,22 +116,3 @@ def mark_read(session: Session, *, principal: Principal, notification_id: str) -
         .where(Notification.id == notification_id, Notification.read_at.is_(None))
         .values(read_at=utcnow())
     )
-
-
-def _encode(n: Notification) -> str:
-    raw = f"{n.created.isoformat()}|{n.id}"
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def _decode(cursor: str) -> tuple[datetime, str]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        stamp, ident = raw.split("|")
-        when = datetime.fromisoformat(stamp)
-        if when.tzinfo is None:
-            raise ValueError("a cursor's time has an offset")
-        return when, ident
-    except (ValueError, UnicodeDecodeError, OverflowError) as exc:
-        raise ValidationError.field(
-            "cursor", f"'{cursor}' is not a cursor this node issued."
-        ) from exc

@@ -6,7 +6,6 @@ a count and a search answer the same question and never load a hidden row.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -21,6 +20,7 @@ from rsn.registry import catalog
 from rsn.reports import search
 from rsn.reports.models import Report, ReportObservable
 from rsn.sharing import Principal
+from rsn.store import paging
 
 MAX_PAGE = 500
 
@@ -110,25 +110,6 @@ def candidate_values(raw: str, region: str | None = None) -> list[str]:
     return sorted(values)
 
 
-def encode_cursor(report: Report) -> str:
-    raw = f"{report.modified.isoformat()}|{report.id}"
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, str]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        stamp, report_id = raw.split("|")
-        when = datetime.fromisoformat(stamp)
-        if when.tzinfo is None:
-            raise ValueError("a cursor's time has an offset")
-        return when, report_id
-    except (ValueError, UnicodeDecodeError, OverflowError) as exc:
-        raise ValidationError.field(
-            "cursor", f"'{cursor}' is not a cursor this node issued."
-        ) from exc
-
-
 def get_all(
     session: Session,
     *,
@@ -142,13 +123,13 @@ def get_all(
         raise ValidationError.field("limit", f"must be between 1 and {MAX_PAGE}, not {limit}.")
     where = conditions(session, principal, replace(filters, q=None))
     if cursor:
-        stamp, last_id = _decode_cursor(cursor)
+        stamp, last_id = paging.decode(cursor)
         where.append(_before(stamp, last_id))
     found = search.match(session, filters.q, principal.keys) if filters.q else None
     rows = _page(session, where, found, limit)
     more = len(rows) > limit
     rows = rows[:limit]
-    return rows, encode_cursor(rows[-1]) if more and rows else None
+    return rows, paging.encode(rows[-1].modified, rows[-1].id) if more and rows else None
 
 
 def _page(
