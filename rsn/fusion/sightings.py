@@ -175,10 +175,6 @@ def _organizations(
     return [(str(slug), state, int(n)) for slug, state, n in session.execute(query)]
 
 
-def _next(rows: list[Sighting]) -> str | None:
-    return paging.encode(rows[-1].occurred_at, rows[-1].report_id) if rows else None
-
-
 def _after(stamp: datetime, report_id: str) -> ColumnElement[bool]:
     """Past the cursor in page order (newest sighting first, then id)."""
     return and_(
