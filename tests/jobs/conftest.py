@@ -67,3 +67,14 @@ def wait_for(what: Callable[[], object], *, timeout: float = 60) -> None:
 def listed(db: Database) -> list[jobs.JobView]:
     with db.session() as session:
         return jobs.get_all(session, limit=500)
+
+
+def run_jobs(db: Database) -> None:
+    """Run every queued job with the node's workers, until none waits; none may fail."""
+    running = jobs.workers(db, threads=1, stall_after=3)
+    running.start()
+    try:
+        wait_for(lambda: all(j.state in {"succeeded", "failed"} for j in listed(db)))
+    finally:
+        running.stop()
+    assert [j.last_error for j in listed(db) if j.state == "failed"] == []

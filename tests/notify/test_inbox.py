@@ -22,7 +22,7 @@ from rsn.store import Database
 from tests.factories import Api, Person, World, api_for, bimstec_world, report_payload
 from tests.interop.test_staged import csv_file as staged_csv
 from tests.interop.test_staged import reader as staged_items
-from tests.jobs.conftest import listed, wait_for
+from tests.jobs.conftest import listed, run_jobs
 
 GREEN: dict[str, Any] = {"tlp": "green", "distribution": {}}
 TRAFFICKING = "organized-crime.human-trafficking"
@@ -49,17 +49,6 @@ def file(api: Api, who: Person, *, draft: bool = False, **fields: Any) -> str:
     answer = api.post(url, as_=who, json=report_payload(**{**GREEN, **fields}))
     assert answer.status_code == 201, answer.text
     return str(answer.json()["id"])
-
-
-def run_jobs(db: Database) -> None:
-    """Run every queued job with the node's workers, until none waits."""
-    running = jobs.workers(db, threads=1, stall_after=3)
-    running.start()
-    try:
-        wait_for(lambda: all(j.state in {"succeeded", "failed"} for j in listed(db)))
-    finally:
-        running.stop()
-    assert [j.last_error for j in listed(db) if j.state == "failed"] == []
 
 
 def inbox(api: Api, who: Person) -> list[dict[str, Any]]:

@@ -8,11 +8,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from rsn import jobs
 from rsn.notify.models import Notification, Subscription
 from rsn.store import Database
 from tests.factories import Api, World, api_for, bimstec_world, report_payload
-from tests.jobs.conftest import listed, wait_for
+from tests.jobs.conftest import run_jobs
 from tests.web.webclient import WebClient
 
 PASSWORD = "correct horse battery staple"
@@ -29,15 +28,6 @@ def world(db: Database) -> World:
 @pytest.fixture
 def api(db: Database, tmp_path: Path, world: World) -> Api:
     return api_for(db, tmp_path)
-
-
-def run_jobs(db: Database) -> None:
-    running = jobs.workers(db, threads=1, stall_after=3)
-    running.start()
-    try:
-        wait_for(lambda: all(j.state in {"succeeded", "failed"} for j in listed(db)))
-    finally:
-        running.stop()
 
 
 def signed_in(api: Api, username: str) -> WebClient:
