@@ -11,6 +11,7 @@ from rsn import clock
 from rsn.errors import ValidationError
 
 CONFIG_NAME = "rsn.toml"
+SMTP_SECURITY = ("starttls", "tls", "none")
 SQLITE_NAME = "rsn.sqlite3"
 
 
@@ -34,9 +35,41 @@ class Settings:
     job_workers: int = 1
     job_stall_after: float = 30.0
     job_modules: tuple[str, ...] = ()
+    # The address users reach this node at, for links in e-mails and webhooks
+    # ("https://rsn.example.gov"); empty means http://host:port.
+    public_url: str = ""
+    # Webhooks go to public https addresses only; these networks (CIDR) or host names
+    # may be reached besides, over http too (the demo allows loopback). Their TLS is
+    # checked against the system's trusted CAs, or this PEM file's when set.
+    webhook_allow: tuple[str, ...] = ()
+    webhook_ca_file: str = ""
+    webhook_timeout: float = 10.0
+    # Mail (verification codes, e-mail subscriptions): off while smtp_host is empty.
+    # smtp_security: "starttls", "tls" (implicit, port 465) or "none" (a local relay).
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_security: str = "starttls"
+    smtp_username: str = ""
+    smtp_password_file: str = ""
+    mail_from: str = ""
+    # The hour (UTC, 0-23) at which daily digests go out.
+    digest_hour: int = 7
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "job_modules", tuple(self.job_modules))
+        object.__setattr__(self, "webhook_allow", tuple(self.webhook_allow))
+        if self.public_url and not self.public_url.startswith(("https://", "http://")):
+            raise ValidationError.field("config.public_url", "must start with https:// or http://.")
+        if self.webhook_timeout <= 0:
+            raise ValidationError.field("config.webhook_timeout", "must be more than 0 seconds.")
+        if self.smtp_security not in SMTP_SECURITY:
+            raise ValidationError.field(
+                "config.smtp_security", f"must be one of {', '.join(SMTP_SECURITY)}."
+            )
+        if self.smtp_host and not self.mail_from:
+            raise ValidationError.field("config.mail_from", "is needed when smtp_host is set.")
+        if not 0 <= self.digest_hour <= 23:
+            raise ValidationError.field("config.digest_hour", "must be an hour from 0 to 23.")
         if self.job_workers < 0:
             raise ValidationError.field("config.job_workers", "must be 0 or more.")
         if self.job_stall_after <= 0:
@@ -74,6 +107,11 @@ class Settings:
         if config.exists():
             return cls.from_file(config)
         return cls(database_url=sqlite_url(data_dir), data_dir=data_dir.resolve(), **overrides)
+
+
+def base_url(settings: Settings) -> str:
+    """Where this node's pages are, for links that leave it (no trailing slash)."""
+    return (settings.public_url or f"http://{settings.host}:{settings.port}").rstrip("/")
 
 
 def sqlite_url(data_dir: Path) -> str:

@@ -115,3 +115,11 @@ class Busy(RSNError):
     def __init__(self, message: str, *, retry_after: int = 2) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class DeliveryFailed(Exception):
+    """A webhook or a mail could not be handed over; the message says why, for its owner.
+
+    Not an `RSNError`: it never answers a request. The delivery job keeps the message
+    as the delivery's last error and tries again later, or gives up as `failed`.
+    """

@@ -67,6 +67,10 @@ class User(Base):
     # Designated by the operator: approves the organization's members like its
     # liaison and duty officers do.
     org_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Where the node may send this user mail: set by the user, used only once they
+    # have proved they receive it (`email_verified_at`, rsn.registry.email).
+    email: Mapped[str | None] = mapped_column(String(320))
+    email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class SharingGroup(Base):
@@ -140,6 +144,23 @@ class Enrolment(Base):
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     purpose: Mapped[str] = mapped_column(String(20))
     created_by: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class EmailCheck(Base):
+    """A one-time code mailed to an address a user gave, proving they receive its mail.
+
+    Only the code's hash is kept (`id`); the address is the one the code was sent to,
+    so a code proves that address and no later one.
+    """
+
+    __tablename__ = "email_checks"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(320))
     created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
