@@ -12,6 +12,7 @@ from rsn.errors import ValidationError
 
 CONFIG_NAME = "rsn.toml"
 SMTP_SECURITY = ("starttls", "tls", "none")
+DIGEST_HOUR = 7  # UTC: early morning from Dhaka to Jakarta
 SQLITE_NAME = "rsn.sqlite3"
 
 
@@ -53,7 +54,7 @@ class Settings:
     smtp_password_file: str = ""
     mail_from: str = ""
     # The hour (UTC, 0-23) at which daily digests go out.
-    digest_hour: int = 7
+    digest_hour: int = DIGEST_HOUR
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "job_modules", tuple(self.job_modules))

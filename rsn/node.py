@@ -157,7 +157,9 @@ def define_jobs(settings: Settings) -> None:
     # What an import cut short by a crash left, removed while the node runs (at start too).
     jobs.define("imports.discard_stale", _discard_stale, retries=0, cron="*/10 * * * *")
     # New reports matched against the inbox subscriptions (enqueued as they are filed).
-    notify.matching.define_jobs()
+    notify.matching.define_jobs(settings.digest_hour)
+    # Webhooks and e-mails, and the hourly look for digests due.
+    notify.delivery.define_jobs(settings)
     for module in settings.job_modules:
         importlib.import_module(module)
 
@@ -176,6 +178,9 @@ class Node:
         # Whatever appends to the audit log, on any path, wakes the chainer once it commits.
         self.db.bus.after_commit(audit.AuditRecorded, lambda _: self.chainer.poke())
         self.workers: jobs.Workers | None = None
+        define_jobs(settings)  # so what this node enqueues carries its settings
+        # How this node's webhooks and e-mails go out (checked when a subscription is made).
+        self.outbound = notify.delivery.Outbound.of(settings)
 
     def start_jobs(self) -> None:
         """Run background jobs in this process (`job_workers` threads; none when 0)."""

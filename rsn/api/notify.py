@@ -9,8 +9,9 @@ from fastapi import APIRouter, Query, Response
 from rsn.api.deps import NodeDep, PrincipalDep
 from rsn.api.jsonbody import JSONRoute
 from rsn.notify import inbox, subscriptions
-from rsn.notify.models import Subscription
+from rsn.notify.models import Delivery, Subscription
 from rsn.notify.schemas import (
+    DeliveryRead,
     InboxItem,
     InboxPage,
     SubscriptionCreate,
@@ -58,7 +59,20 @@ def mark_read(notification_id: str, node: NodeDep, principal: PrincipalDep) -> R
     return Response(status_code=204)
 
 
-def _read(sub: Subscription) -> SubscriptionRead:
+def _delivery(d: Delivery) -> DeliveryRead:
+    return DeliveryRead(
+        id=d.id,
+        event=d.event,
+        status=d.status,  # type: ignore[arg-type]  # one of the four the model keeps
+        items=len(d.item_ids),
+        attempts=d.attempts,
+        last_error=d.last_error,
+        created=d.created,
+        finished=d.finished,
+    )
+
+
+def _read(sub: Subscription, last: Delivery | None = None) -> SubscriptionRead:
     return SubscriptionRead(
         id=sub.id,
         name=sub.name,
@@ -68,6 +82,7 @@ def _read(sub: Subscription) -> SubscriptionRead:
         target=sub.target,
         mode=sub.mode,
         created=sub.created,
+        last_delivery=_delivery(last) if last else None,
     )
 
 
@@ -75,9 +90,9 @@ def _read(sub: Subscription) -> SubscriptionRead:
 def create_subscription(
     data: SubscriptionCreate, node: NodeDep, principal: PrincipalDep
 ) -> SubscriptionRead:
-    """Save a report search; its new matches reach the caller's inbox."""
+    """Save a report search; its new matches reach the caller by its channel."""
     with node.db.session(write=True) as session:
-        sub = subscriptions.create(session, principal=principal, data=data)
+        sub = subscriptions.create(session, principal=principal, data=data, out=node.outbound)
         return _read(sub)
 
 
@@ -85,7 +100,9 @@ def create_subscription(
 def list_subscriptions(node: NodeDep, principal: PrincipalDep) -> list[SubscriptionRead]:
     """The caller's own subscriptions, oldest first."""
     with node.db.session() as session:
-        return [_read(s) for s in subscriptions.get_all(session, principal=principal)]
+        mine = subscriptions.get_all(session, principal=principal)
+        last = subscriptions.last_deliveries(session, mine)
+        return [_read(s, last.get(s.id)) for s in mine]
 
 
 @router.get("/subscriptions/{subscription_id}", response_model=SubscriptionRead)
@@ -94,9 +111,20 @@ def read_subscription(
 ) -> SubscriptionRead:
     """One of the caller's subscriptions; anyone else's is not found."""
     with node.db.session() as session:
-        return _read(
-            subscriptions.get(session, principal=principal, subscription_id=subscription_id)
+        sub = subscriptions.get(session, principal=principal, subscription_id=subscription_id)
+        return _read(sub, subscriptions.last_deliveries(session, [sub]).get(sub.id))
+
+
+@router.get("/subscriptions/{subscription_id}/deliveries", response_model=list[DeliveryRead])
+def list_deliveries(
+    subscription_id: str, node: NodeDep, principal: PrincipalDep
+) -> list[DeliveryRead]:
+    """How the subscription's latest webhook calls or e-mails went, newest first."""
+    with node.db.session() as session:
+        found = subscriptions.deliveries(
+            session, principal=principal, subscription_id=subscription_id
         )
+        return [_delivery(d) for d in found]
 
 
 @router.delete("/subscriptions/{subscription_id}", status_code=204)

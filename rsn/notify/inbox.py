@@ -36,9 +36,15 @@ class Item:
 
 
 def _shown(principal: Principal) -> list[ColumnElement[bool]]:
-    """The caller's notifications whose report they may read now."""
+    """The caller's inbox notifications, once due, whose report they may read now.
+
+    A digest subscription's notifications are due at the day's digest hour; a
+    webhook or e-mail subscription's go out in deliveries and are not shown here.
+    """
     return [
         Notification.user_id == principal.user_id,
+        Notification.channel == "inbox",
+        Notification.due <= utcnow(),
         Report.id == Notification.item_id,
         Report.status == sharing.PUBLISHED,
         sharing.visible(principal, Report.id),

@@ -39,6 +39,19 @@ class SubscriptionCreate(BaseModel):
     mode: Mode = "immediate"
 
 
+class DeliveryRead(BaseModel):
+    """How one webhook call or e-mail went (never what it carried)."""
+
+    id: str
+    event: str
+    status: Literal["pending", "sent", "failed", "dropped"]
+    items: int
+    attempts: int
+    last_error: str | None
+    created: datetime
+    finished: datetime | None
+
+
 class SubscriptionRead(BaseModel):
     id: str
     name: str
@@ -48,6 +61,7 @@ class SubscriptionRead(BaseModel):
     target: str | None
     mode: str
     created: datetime
+    last_delivery: DeliveryRead | None = None
 
 
 class InboxItem(BaseModel):

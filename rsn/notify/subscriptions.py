@@ -15,18 +15,17 @@ from sqlalchemy.orm import Session
 
 from rsn import audit
 from rsn.errors import NotFound, ValidationError
-from rsn.notify.models import Subscription
+from rsn.notify import webhook
+from rsn.notify.delivery import Outbound
+from rsn.notify.models import Delivery, Subscription
 from rsn.notify.schemas import SubscriptionCreate
+from rsn.registry.models import User
 from rsn.reports import listing
 from rsn.reports.schemas import in_utc_range, no_control
 from rsn.sharing import Principal
 
-# What this node delivers today; webhooks, e-mail and daily digests come next.
-NOT_YET = {
-    ("channel", "webhook"): "webhook delivery is not available on this node yet; use 'inbox'.",
-    ("channel", "email"): "e-mail delivery is not available on this node yet; use 'inbox'.",
-    ("mode", "digest"): "daily digests are not available on this node yet; use 'immediate'.",
-}
+MIN_SECRET = 16  # characters of a webhook's secret: an HMAC key worth the name
+RECENT = 20  # deliveries shown per subscription
 
 
 def stored_filters(data: SubscriptionCreate) -> dict[str, str]:
@@ -82,22 +81,59 @@ def check_filters(session: Session, data: SubscriptionCreate) -> None:
             ) from exc
 
 
-def create(session: Session, *, principal: Principal, data: SubscriptionCreate) -> Subscription:
+def check_channel(
+    session: Session, principal: Principal, data: SubscriptionCreate, out: Outbound
+) -> str | None:
+    """The webhook target as it will be called, after the checks each channel needs."""
+    if data.channel != "webhook":
+        for field in ("target", "secret"):
+            if getattr(data, field) is not None:
+                raise ValidationError.field(field, "is only for webhook subscriptions.")
+    if data.channel == "email":
+        if out.mailer is None:
+            raise ValidationError.field(
+                "channel", "this node sends no mail (no smtp_host in its settings); use 'inbox'."
+            )
+        user = session.get(User, principal.user_id)
+        if user is None or not user.email or user.email_verified_at is None:
+            raise ValidationError.field(
+                "channel",
+                "your account has no verified e-mail address; add one under /profile first.",
+            )
+        return None
+    if data.channel != "webhook":
+        return None
+    if not data.target:
+        raise ValidationError.field(
+            "target", "is needed for a webhook: the https:// address to call."
+        )
+    if data.secret is None or len(data.secret) < MIN_SECRET:
+        raise ValidationError.field(
+            "secret",
+            f"is needed for a webhook: at least {MIN_SECRET} characters, with which each body "
+            "is signed (X-RSN-Signature).",
+        )
+    try:
+        no_control(data.secret)
+    except ValueError as exc:
+        raise ValidationError.field("secret", f"{exc}.") from exc
+    return webhook.check_target(data.target, out.webhook)
+
+
+def create(
+    session: Session, *, principal: Principal, data: SubscriptionCreate, out: Outbound
+) -> Subscription:
     """A new subscription of the caller's; refused (422, naming the field) when it cannot run."""
-    for field in ("channel", "mode"):
-        refused = NOT_YET.get((field, getattr(data, field)))
-        if refused:
-            raise ValidationError.field(field, refused)
-    for field in ("target", "secret"):
-        if getattr(data, field) is not None:
-            raise ValidationError.field(field, "is only for webhook subscriptions.")
     check_filters(session, data)
+    target = check_channel(session, principal, data, out)
     sub = Subscription(
         user_id=principal.user_id,
         name=data.name,
         kind=data.kind,
         filters=stored_filters(data),
         channel=data.channel,
+        target=target,
+        secret=data.secret if data.channel == "webhook" else None,
         mode=data.mode,
     )
     session.add(sub)
@@ -117,6 +153,37 @@ def get(session: Session, *, principal: Principal, subscription_id: str) -> Subs
     if sub is None or sub.user_id != principal.user_id:
         raise NotFound("subscription", subscription_id)
     return sub
+
+
+def deliveries(
+    session: Session, *, principal: Principal, subscription_id: str, limit: int = RECENT
+) -> list[Delivery]:
+    """The subscription's latest deliveries, newest first: how its webhook or mail went."""
+    sub = get(session, principal=principal, subscription_id=subscription_id)
+    query = (
+        select(Delivery)
+        .where(Delivery.subscription_id == sub.id)
+        .order_by(Delivery.created.desc(), Delivery.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def last_deliveries(session: Session, subs: list[Subscription]) -> dict[str, Delivery]:
+    """Each subscription's latest delivery, for those that have one."""
+    out: dict[str, Delivery] = {}
+    for sub in subs:
+        if sub.channel == "inbox":
+            continue
+        found = session.scalar(
+            select(Delivery)
+            .where(Delivery.subscription_id == sub.id)
+            .order_by(Delivery.created.desc(), Delivery.id.desc())
+            .limit(1)
+        )
+        if found is not None:
+            out[sub.id] = found
+    return out
 
 
 def delete(session: Session, *, principal: Principal, subscription_id: str) -> None:

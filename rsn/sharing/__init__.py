@@ -9,7 +9,15 @@ from rsn.sharing.disclosure import disclose
 from rsn.sharing.distribution import audience_for
 from rsn.sharing.distribution import resolve as resolve_distribution
 from rsn.sharing.distribution import resolve_many as resolve_distributions
-from rsn.sharing.models import TLP_LEVELS, UNMARKED, Shareable, SharingGrant, StagedGrant, Tlp
+from rsn.sharing.models import (
+    LEAVES_NODE,
+    TLP_LEVELS,
+    UNMARKED,
+    Shareable,
+    SharingGrant,
+    StagedGrant,
+    Tlp,
+)
 from rsn.sharing.policy import (
     RELEASER_ROLES,
     Audience,
@@ -57,6 +65,7 @@ from rsn.sharing.staging import staged, staging
 
 __all__ = [
     "DRAFT",
+    "LEAVES_NODE",
     "PENDING",
     "PUBLISHED",
     "RELEASER_ROLES",

@@ -22,6 +22,9 @@ TLP_LEVELS: tuple[Tlp, ...] = get_args(Tlp)
 # What an item that arrives with no marking is treated as: the narrowest that still
 # lets its importer's organization read it.
 UNMARKED: Tlp = "amber+strict"
+# What a message out of the node (a webhook, an e-mail) may carry the content of: above
+# green, it carries ids and links only, which the recipient opens with their own credentials.
+LEAVES_NODE: frozenset[Tlp] = frozenset({"clear", "green"})
 
 
 class SharingGrant(Base):

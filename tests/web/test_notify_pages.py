@@ -102,3 +102,46 @@ def test_a_subscription_is_deleted_by_its_owner_only(db: Database, api: Api, wor
     assert web.post(f"/profile/subscriptions/{sub}/delete", {}).status_code == 303
     with db.session() as s:
         assert s.scalars(select(Subscription.id)).all() == []
+
+
+def test_a_webhook_made_on_the_page_shows_its_target_and_its_problems(
+    db: Database, tmp_path: Path, world: World
+) -> None:
+    api = api_for(db, tmp_path, webhook_allow=("127.0.0.0/8",))
+    web = signed_in(api, "in.web")
+    refused = web.post(
+        "/profile/subscriptions",
+        {
+            "name": "Hook",
+            "channel": "webhook",
+            "target": "https://10.1.2.3/hook",
+            "secret": "sixteen-or-more-characters",
+        },
+    )
+    assert refused.status_code == 422
+    assert 'id="f-target-error"' in refused.text
+    with db.session() as s:
+        assert s.scalars(select(Subscription)).all() == []
+
+    added = web.post(
+        "/profile/subscriptions",
+        {
+            "name": "Hook",
+            "channel": "webhook",
+            "target": "http://127.0.0.1:9/hook",
+            "secret": "sixteen-or-more-characters",
+            "mode": "digest",
+        },
+    )
+    assert added.status_code == 303, added.text
+    page = web.get("/profile/subscriptions").text
+    assert "Webhook" in page and "http://127.0.0.1:9/hook" in page and "daily digest" in page
+    assert "sixteen-or-more-characters" not in page  # the secret is never shown again
+    with db.session() as s:
+        sub = s.scalars(select(Subscription)).one()
+    assert (sub.channel, sub.mode, sub.secret) == (
+        "webhook",
+        "digest",
+        "sixteen-or-more-characters",
+    )
+    assert "E-mail" in page and "sends no mail" in page

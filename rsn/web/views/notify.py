@@ -16,6 +16,7 @@ from rsn.api.errors import describe
 from rsn.errors import ValidationError
 from rsn.notify import inbox, subscriptions
 from rsn.notify.schemas import SubscriptionCreate
+from rsn.registry.models import User
 from rsn.sharing import TLP_LEVELS
 from rsn.web.deps import FormViewerDep, NodeDep, Viewer, ViewerDep
 from rsn.web.templating import page
@@ -23,8 +24,10 @@ from rsn.web.templating import page
 router = APIRouter(include_in_schema=False)
 FILTERS = ("q", "category", "country", "tlp", "observable")
 Short = Annotated[str, Form(max_length=2048)]
+CHANNELS = [("inbox", "Inbox"), ("email", "E-mail"), ("webhook", "Webhook")]
+MODES = [("immediate", "As each report is filed"), ("digest", "In a daily digest")]
 NOTICES = {
-    "added": "The subscription is saved: new reports it matches will reach your inbox.",
+    "added": "The subscription is saved: you will hear of new reports it matches.",
     "deleted": "The subscription is deleted.",
 }
 
@@ -59,6 +62,9 @@ def _subscriptions_page(
 ) -> Response:
     with node.db.session() as s:
         mine = subscriptions.get_all(s, principal=who.principal)
+        last = subscriptions.last_deliveries(s, mine)
+        user = s.get(User, who.principal.user_id)
+        verified = user.email if user and user.email_verified_at else None
     return page(
         request,
         "notify/subscriptions.html",
@@ -69,6 +75,12 @@ def _subscriptions_page(
         errors=errors,
         notice=notice,
         tlp_options=[(t, t) for t in TLP_LEVELS],
+        last=last,
+        channel_options=CHANNELS,
+        mode_options=MODES,
+        verified_email=verified,
+        mail_on=node.outbound.mailer is not None,
+        digest_hour=node.settings.digest_hour,
     )
 
 
@@ -93,15 +105,27 @@ def add_subscription(
     country: Short = "",
     tlp: Short = "",
     observable: Short = "",
+    channel: Annotated[str, Form(max_length=20)] = "inbox",
+    mode: Annotated[str, Form(max_length=20)] = "immediate",
+    target: Short = "",
+    secret: Annotated[str, Form(max_length=512)] = "",
 ) -> Response:
-    """Save a report search delivered to the inbox; a problem shows beside its field."""
+    """Save a report search and how to hear of it; a problem shows beside its field."""
     form = {"name": name, "q": q, "category": category, "country": country, "tlp": tlp}
-    form["observable"] = observable
+    form.update(observable=observable, channel=channel, mode=mode, target=target)
     filters = {k: v.strip() for k, v in form.items() if k in FILTERS and v.strip()}
+    body: dict[str, object] = {
+        "name": name.strip(),
+        "filters": filters,
+        "channel": channel,
+        "mode": mode,
+    }
+    if channel == "webhook":
+        body.update(target=target.strip() or None, secret=secret or None)
     try:
-        data = SubscriptionCreate.model_validate({"name": name.strip(), "filters": filters})
+        data = SubscriptionCreate.model_validate(body)
         with node.db.session(write=True) as s:
-            subscriptions.create(s, principal=who.principal, data=data)
+            subscriptions.create(s, principal=who.principal, data=data, out=node.outbound)
     except PydanticError as exc:
         errors = {}
         for e in exc.errors():
