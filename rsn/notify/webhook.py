@@ -95,7 +95,7 @@ class Policy:
         if not self._tls:
             try:
                 self._tls.append(ssl.create_default_context(cafile=self.ca_file or None))
-            except (OSError, ssl.SSLError):
+            except OSError:  # ssl.SSLError too: a file that is not PEM
                 raise DeliveryFailed(
                     "the node's trusted CAs (webhook_ca_file) cannot be loaded; "
                     "tell the node's operator."
@@ -413,8 +413,8 @@ def _tls_problem(exc: SSLError, target: _Target) -> str:
 def _cause(exc: BaseException, kind: type[_E]) -> _E | None:
     """The first exception of `kind` among this one and what caused it."""
     seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, kind):
+    for _ in range(8):  # a chain is a few links long; never follow a loop
+        if seen is None or isinstance(seen, kind):
             return seen
         inner = [a for a in seen.args if isinstance(a, BaseException)]
         seen = seen.__cause__ or seen.__context__ or (inner[0] if inner else None)

@@ -238,6 +238,24 @@ def test_a_receiver_that_hangs_up_fails_plainly(receiver: Receiver) -> None:
     assert message == f"127.0.0.1:{receiver.port} closed the connection without an answer."
 
 
+def test_a_receiver_too_busy_to_accept_fails_within_the_timeout() -> None:
+    """A listener whose queue is full drops new connections (Linux): the connect times out."""
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(0)
+        port = busy.getsockname()[1]
+        waiting = [socket.socket() for _ in range(3)]
+        for sock in waiting:
+            sock.setblocking(False)
+            sock.connect_ex(("127.0.0.1", port))
+        started = time.monotonic()
+        message = failed(f"http://127.0.0.1:{port}/", Policy(allow=LOOPBACK.allow, timeout=0.5))
+        assert time.monotonic() - started < 2
+        for sock in waiting:
+            sock.close()
+    assert message == f"could not connect to 127.0.0.1:{port}: timed out."
+
+
 def test_a_port_nobody_listens_on_fails_plainly() -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
