@@ -169,13 +169,13 @@ def demo(
     ),
 ) -> None:
     """A demo node: BIMSTEC, a few hundred reports, accounts of every role, on 127.0.0.1."""
-    from rsn.demo import prepare
+    from rsn import demo as demo_node
 
     started = time.perf_counter()
-    settings = Settings.for_data_dir(data_dir, host="127.0.0.1", port=port)
+    settings = demo_node.settings(data_dir, port=port)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade(settings.database_url)
-    accounts = prepare(settings)
+    accounts = demo_node.prepare(settings)
     analyst = next(a for a in accounts if a.role == "analyst")
     took = time.perf_counter() - started
     console.print(f"[bold]RSN demo node[/bold] ready in {took:.1f} s — http://127.0.0.1:{port}/")

@@ -11,6 +11,7 @@ reused. The accounts to sign in with go to `<data-dir>/demo-accounts.json`
 from __future__ import annotations
 
 from rsn.demo.accounts import ACCOUNTS_FILE, Account
+from rsn.demo.config import WEBHOOK_ALLOW, settings
 from rsn.demo.seed import prepare
 
-__all__ = ["ACCOUNTS_FILE", "Account", "prepare"]
+__all__ = ["ACCOUNTS_FILE", "WEBHOOK_ALLOW", "Account", "prepare", "settings"]

@@ -21,8 +21,10 @@ from sqlalchemy import func, select
 from rsn import audit, fusion, sharing
 from rsn.config import Settings
 from rsn.demo import ACCOUNTS_FILE, Account, data, prepare, scenario, selectors
-from rsn.errors import Conflict
+from rsn.demo import settings as demo_settings
+from rsn.errors import Conflict, ValidationError
 from rsn.node import open_database
+from rsn.notify import webhook
 from rsn.observables import normalize
 from rsn.registry import ROLES, approvals, regionpacks, taxonomy, tokens
 from rsn.registry import service as registry
@@ -275,3 +277,13 @@ def test_seeds_and_reuses_a_postgresql_node(db: Database, tmp_path: Path) -> Non
     assert audit.verify(db).ok
     assert prepare(settings, now=NOW) == accounts
     assert _count(db, Report) == seeded
+
+
+def test_the_demo_node_lets_webhooks_reach_a_receiver_on_this_machine(tmp_path: Path) -> None:
+    settings = demo_settings(tmp_path, port=8080)
+    assert (settings.host, settings.port) == ("127.0.0.1", 8080)
+    policy = webhook.Policy.of(settings)
+    for url in ("http://127.0.0.1:9000/hook", "http://[::1]:9000/hook"):
+        assert webhook.check_target(url, policy) == url
+    with pytest.raises(ValidationError, match="private address"):
+        webhook.check_target("http://192.168.1.10/hook", policy)
