@@ -117,8 +117,9 @@ def _domain(text: str) -> str:
 
 def request_check(
     db: Database, *, user: User, email: str, mailer: Sender | None, base_url: str
-) -> None:
-    """Mail a code to `email`; the address becomes the user's only when it comes back.
+) -> str:
+    """Mail a code to `email` and return the address as written; it is the user's once
+    the code comes back.
 
     It takes the database, not a session: the mail goes out between a read and a
     write, so no writer of the node waits on a mail server, and a failed mail
@@ -136,6 +137,7 @@ def request_check(
         raise ValidationError.field("email", f"could not send the code to {wanted}: {exc}") from exc
     with db.session(write=True) as session:
         _store(session, user=user, email=wanted, code=code)
+    return wanted
 
 
 def _letter(user: User, code: str, base_url: str) -> str:
@@ -251,6 +253,12 @@ def remove(session: Session, *, user: User) -> None:
     user.email_verified_at = None
     _void(session, user, utcnow())
     audit.record(session, actor=user.username, action="user.email.remove", item_ids=[user.id])
+
+
+def pending_address(session: Session, *, user: User) -> str | None:
+    """The address a live code was sent to, so the profile can say a code is on its way."""
+    live = _live(session, user, utcnow())
+    return live[0].email if live else None
 
 
 def verified_address(user: User) -> str | None:
