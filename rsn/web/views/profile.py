@@ -313,7 +313,8 @@ def verify_email_form(request: Request, node: NodeDep, who: ViewerDep, code: str
         pending_email=pending,
         errors={},
     )
-    response.headers.update(NO_STORE)
+    # the code is in the address: kept out of caches (Referer goes to this node alone)
+    response.headers["Cache-Control"] = "no-store"
     return response
 
 
