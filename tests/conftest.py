@@ -24,6 +24,9 @@ from rsn import clock as node_clock
 from rsn.store import Base, Database, upgrade
 from tests.pgcluster import Cluster
 
+# Fixtures other test folders share: a real SMTP server (`smtp_server`).
+pytest_plugins = ["tests.smtp"]
+
 settings.register_profile(
     "ci", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )

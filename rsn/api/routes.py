@@ -12,6 +12,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from rsn.api import approvals, exchange, notify, observables, registry, releases, reports
+from rsn.api import profile as profile_api
 from rsn.taxii import views as taxii
 from rsn.web.views import admin, auth, dashboard, editing, mapview, profile, public
 from rsn.web.views import approvals as approval_pages
@@ -37,6 +38,7 @@ API = (
     releases.router,
     approvals.router,
     registry.router,
+    profile_api.router,
     exchange.router,
     notify.router,
 )

@@ -1,4 +1,5 @@
-"""Your own account: enrolment links, your password, and the API tokens you make yourself.
+"""Your own account: enrolment links, your password, your e-mail address, and the API
+tokens you make yourself.
 
 Only the user ever chooses their password or sees their token: the enrolment page
 needs no session (the one-time link is the credential), and a new API token is
@@ -17,9 +18,10 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from rsn import audit
+from rsn import audit, config
 from rsn.errors import Forbidden, NotFound, RSNError, ValidationError
-from rsn.registry import enrolment, tokens
+from rsn.notify.mail import Mailer
+from rsn.registry import email, enrolment, tokens
 from rsn.registry.models import ApiToken, User
 from rsn.store import utcnow
 from rsn.web import sessions
@@ -33,6 +35,10 @@ MAX_TOKEN_DAYS = 3650
 NOTICES = {
     "token-revoked": "The token is revoked; requests with it are refused from now on.",
     "password-changed": "Your password is changed; your other browsers were signed out.",
+    "email-sent": "A code is on its way to the address you gave: enter it below, or open the "
+    "link in the mail, within 24 hours.",
+    "email-verified": "Your e-mail address is verified: the node may mail you there.",
+    "email-removed": "Your e-mail address is removed: the node sends you no mail.",
 }
 Text = Annotated[str, Form(max_length=1000)]
 
@@ -141,6 +147,7 @@ def _profile_page(
         user = s.get(User, who.principal.user_id)
         assert user is not None  # the viewer dependency found them a moment ago
         owned = sorted(tokens.get_all(s, user=user), key=lambda t: t.created, reverse=True)
+        pending = email.pending_address(s, user=user)
     context.setdefault("errors", {})
     context.setdefault("form", {})
     notice = NOTICES.get(str(request.query_params.get("notice", "")))
@@ -153,6 +160,9 @@ def _profile_page(
         tokens=owned,
         now=utcnow(),
         notice=notice,
+        verified_email=email.verified_address(user),
+        pending_email=pending,
+        mail_on=bool(node.settings.smtp_host),
         **context,
     )
     response.headers["Cache-Control"] = "no-store"
@@ -256,3 +266,74 @@ def change_password(
     if errors:
         return _profile_page(request, node, who, status=422, errors=errors)
     return RedirectResponse("/profile?notice=password-changed", status_code=303)
+
+
+# --- your e-mail address ------------------------------------------------------------------
+
+Code = Annotated[str, Form(max_length=40)]
+
+
+@router.post("/profile/email", response_class=HTMLResponse)
+def give_email(
+    request: Request,
+    node: NodeDep,
+    who: FormViewerDep,
+    address: Annotated[str, Form(alias="email", max_length=320)] = "",
+) -> Response:
+    """Mail a code to the address given; it becomes yours when the code comes back."""
+    with node.db.session() as s:
+        user = s.get(User, who.principal.user_id)
+    assert user is not None
+    try:
+        email.request_check(
+            node.db,
+            user=user,
+            email=address,
+            mailer=Mailer.of(node.settings),
+            base_url=config.base_url(node.settings),
+        )
+    except ValidationError as exc:
+        errors = field_errors(exc, "email")
+        return _profile_page(request, node, who, status=422, errors=errors, form={"email": address})
+    return RedirectResponse("/profile?notice=email-sent", status_code=303)
+
+
+@router.get("/profile/email/verify", response_class=HTMLResponse)
+def verify_email_form(request: Request, node: NodeDep, who: ViewerDep, code: str = "") -> Response:
+    """The mail's link lands here; only the button, a POST, confirms (a GET changes nothing)."""
+    with node.db.session() as s:
+        user = s.get(User, who.principal.user_id)
+        assert user is not None
+        pending = email.pending_address(s, user=user)
+    response = page(
+        request,
+        "profile/email_verify.html",
+        who,
+        code=code[:40],
+        pending_email=pending,
+        errors={},
+    )
+    # the code is in the address: kept out of caches (Referer goes to this node alone)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.post("/profile/email/verify", response_class=HTMLResponse)
+def verify_email(request: Request, node: NodeDep, who: FormViewerDep, code: Code = "") -> Response:
+    """The code from the mail: the address it went to becomes yours."""
+    with node.db.session(write=True) as s:
+        user = s.get(User, who.principal.user_id)
+        assert user is not None
+        outcome = email.confirm(s, user=user, code=code)
+    if isinstance(outcome, email.WrongCode):  # its record of the wrong try is committed
+        return _profile_page(request, node, who, status=422, errors=field_errors(outcome, "code"))
+    return RedirectResponse("/profile?notice=email-verified", status_code=303)
+
+
+@router.post("/profile/email/remove")
+def remove_email(node: NodeDep, who: FormViewerDep) -> RedirectResponse:
+    with node.db.session(write=True) as s:
+        user = s.get(User, who.principal.user_id)
+        assert user is not None
+        email.remove(s, user=user)
+    return RedirectResponse("/profile?notice=email-removed", status_code=303)
