@@ -63,7 +63,7 @@ def _delivery(d: Delivery) -> DeliveryRead:
     return DeliveryRead(
         id=d.id,
         event=d.event,
-        status=d.status,  # type: ignore[arg-type]  # one of the four the model keeps
+        status=d.status,
         items=len(d.item_ids),
         attempts=d.attempts,
         last_error=d.last_error,

@@ -36,6 +36,7 @@ from rsn.config import Settings
 from rsn.errors import DeliveryFailed
 from rsn.notify import mail, webhook
 from rsn.notify.models import Delivery, Notification, Subscription
+from rsn.registry import email
 from rsn.registry.models import User
 from rsn.reports import present, service
 from rsn.reports.models import Report
@@ -83,7 +84,7 @@ def next_digest(after: datetime, hour: int) -> datetime:
 def wait_before(attempt: int, rng: random.Random | None = None) -> float:
     """Seconds before try `attempt + 1`: doubling from `FIRST_WAIT`, each scaled by a
     random factor from 0.5 to 1.5 so that many failing deliveries do not retry in step."""
-    base = FIRST_WAIT * 2 ** (attempt - 1)
+    base: float = FIRST_WAIT * 2.0 ** (attempt - 1)
     return base * (0.5 + (rng or random).random())
 
 
@@ -258,8 +259,8 @@ def send(message: Message, delivery: Delivery, out: Outbound) -> None:
     if delivery.channel == "email":
         if out.mailer is None:
             raise DeliveryFailed("this node sends no mail (no smtp_host in its settings)")
-        address = message.user.email if message.user.email_verified_at else None
-        if not address:
+        address = email.verified_address(message.user)
+        if address is None:
             raise DeliveryFailed("your account has no verified e-mail address")
         out.mailer.send(
             address,
@@ -297,8 +298,9 @@ def _record(db: Database, delivery_id: str, composed: Message | str, error: str 
             return delivery.status if delivery else DROPPED  # another run recorded it
         owner = session.get(User, delivery.user_id)
         actor = owner.username if owner else "rsn"
-        if isinstance(composed, str):
-            delivery.status, delivery.finished, delivery.last_error = DROPPED, now, composed
+        if isinstance(composed, str) or owner is None:
+            why = composed if isinstance(composed, str) else "its owner's account is gone"
+            delivery.status, delivery.finished, delivery.last_error = DROPPED, now, why
             audit.record(session, actor=actor, action="notify.dropped", item_ids=[delivery.id])
             return DROPPED
         delivery.attempts += 1
@@ -310,12 +312,9 @@ def _record(db: Database, delivery_id: str, composed: Message | str, error: str 
                 action=f"notify.{delivery.channel}.sent",
                 item_ids=[delivery.id, *composed.item_ids],
             )
-            reader = sharing.for_user(session, owner) if owner else None
-            if reader is None:
-                return SENT
             sharing.disclose(
                 session,
-                principal=reader,
+                principal=sharing.for_user(session, owner),
                 item_ids=composed.disclosed,
                 action=f"notify.{delivery.channel}",
             )

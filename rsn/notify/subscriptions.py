@@ -19,6 +19,7 @@ from rsn.notify import webhook
 from rsn.notify.delivery import Outbound
 from rsn.notify.models import Delivery, Subscription
 from rsn.notify.schemas import SubscriptionCreate
+from rsn.registry import email
 from rsn.registry.models import User
 from rsn.reports import listing
 from rsn.reports.schemas import in_utc_range, no_control
@@ -95,7 +96,7 @@ def check_channel(
                 "channel", "this node sends no mail (no smtp_host in its settings); use 'inbox'."
             )
         user = session.get(User, principal.user_id)
-        if user is None or not user.email or user.email_verified_at is None:
+        if user is None or email.verified_address(user) is None:
             raise ValidationError.field(
                 "channel",
                 "your account has no verified e-mail address; add one under /profile first.",

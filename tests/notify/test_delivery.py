@@ -13,15 +13,12 @@ import hashlib
 import hmac
 import json
 import random
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
-from tests.smtp import SMTPServer
 
 from rsn import jobs
 from rsn.audit.models import AuditRecord
@@ -32,7 +29,9 @@ from rsn.store import Database
 from tests.conftest import Clock
 from tests.factories import Api, Person, World, api_for, bimstec_world, report_payload
 from tests.jobs.conftest import listed, wait_for
+from tests.notify.receiver import Answer, Receiver, receiving
 from tests.notify.test_inbox import NOT_FOR_INDIA, NOT_FOR_INDIA_IDS
+from tests.smtp import SmtpServer
 
 SECRET = "a-secret-of-thirty-two-characters"
 GREEN: dict[str, Any] = {"tlp": "green", "distribution": {}}
@@ -40,40 +39,10 @@ AMBER_TO_INDIA: dict[str, Any] = {"tlp": "amber", "distribution": {"member_state
 LOOPBACK = ("127.0.0.0/8",)
 
 
-class Receiver:
-    """A webhook receiver: keeps each POST and answers with the next status queued."""
-
-    def __init__(self) -> None:
-        self.posts: list[tuple[str, dict[str, str], bytes]] = []
-        self.answers: list[int] = []
-        received = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                received.posts.append((self.path, dict(self.headers.items()), body))
-                status = received.answers.pop(0) if received.answers else 204
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def bodies(self) -> list[dict[str, Any]]:
-        return [json.loads(body) for _, _, body in self.posts]
-
-
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    r = Receiver()
-    yield r
-    r.server.shutdown()
-    r.server.server_close()
+    with receiving() as r:
+        yield r
 
 
 @pytest.fixture
@@ -82,7 +51,7 @@ def world(db: Database) -> World:
 
 
 @pytest.fixture
-def api(db: Database, tmp_path: Path, world: World, smtp_server: SMTPServer) -> Api:
+def api(db: Database, tmp_path: Path, world: World, smtp_server: SmtpServer) -> Api:
     return api_for(
         db,
         tmp_path,
@@ -124,7 +93,7 @@ def subscribe(api: Api, who: Person, **body: Any) -> dict[str, Any]:
 
 
 def hook(api: Api, who: Person, receiver: Receiver, **body: Any) -> dict[str, Any]:
-    return subscribe(api, who, channel="webhook", target=receiver.url, secret=SECRET, **body)
+    return subscribe(api, who, channel="webhook", target=receiver.url(), secret=SECRET, **body)
 
 
 def file(api: Api, who: Person, **fields: Any) -> str:
@@ -156,9 +125,10 @@ def test_a_webhook_carries_green_content_and_only_links_above_it(
     amber = file(api, author, title="Named informant in Teknaf", **AMBER_TO_INDIA)
     run_due(db)
 
-    assert len(receiver.posts) == 2
+    assert len(receiver.got) == 2
     by_item = {}
-    for path, headers, raw in receiver.posts:
+    for got in receiver.got:
+        path, headers, raw = got.path, got.headers, got.body
         assert path == "/hook"
         assert headers["Content-Type"] == "application/json"
         expected = hmac.new(SECRET.encode(), raw, hashlib.sha256).hexdigest()
@@ -205,7 +175,7 @@ def test_nothing_is_sent_of_a_report_the_subscriber_may_not_read(
     hook(api, world.people["in.watch"], receiver)
     file(api, world.people["bd.analyst"], **marking)
     run_due(db)
-    assert receiver.posts == [] and deliveries(db) == []
+    assert receiver.got == [] and deliveries(db) == []
 
 
 def test_a_report_narrowed_after_the_match_is_not_sent(
@@ -227,7 +197,7 @@ def test_a_report_narrowed_after_the_match_is_not_sent(
     )
     assert narrowed.status_code == 200, narrowed.text
     run_due(db)
-    assert receiver.posts == []
+    assert receiver.got == []
     [dropped] = deliveries(db)
     assert dropped.status == "dropped"
     assert dropped.last_error == "none of its reports may be told to its owner any more"
@@ -246,15 +216,15 @@ def test_a_failing_receiver_is_retried_with_growing_waits_then_shown_failed(
     db, world, api = timed
     reader = world.people["in.analyst"]
     sub = hook(api, reader, receiver)
-    receiver.answers = [500] * 10
+    receiver.answer = Answer(status=500)
     file(api, world.people["bd.analyst"])
 
     waits: list[float] = []
     for attempt in range(1, delivery.MAX_ATTEMPTS + 1):
         run_due(db)
-        assert len(receiver.posts) == attempt
+        assert len(receiver.got) == attempt
         [d] = deliveries(db)
-        assert d.attempts == attempt and d.last_error == "answered 500 Internal Server Error"
+        assert d.attempts == attempt and d.last_error == "answered 500 Internal Server Error."
         if attempt < delivery.MAX_ATTEMPTS:
             assert d.status == "pending"
             later = [j for j in listed(db) if j.state == "todo"]
@@ -265,12 +235,12 @@ def test_a_failing_receiver_is_retried_with_growing_waits_then_shown_failed(
             waits.append(wait)
             clock.advance(seconds=wait + 1)
     assert d.status == "failed" and len(waits) == delivery.MAX_ATTEMPTS - 1
-    ids = {headers["X-RSN-Delivery"] for _, headers, _ in receiver.posts}
+    ids = {got.headers["X-RSN-Delivery"] for got in receiver.got}
     assert ids == {d.id}  # one delivery, tried six times: the receiver can tell
 
     shown = api.get(f"/api/v1/subscriptions/{sub['id']}/deliveries", as_=reader).json()
     assert [(s["status"], s["attempts"], s["last_error"]) for s in shown] == [
-        ("failed", delivery.MAX_ATTEMPTS, "answered 500 Internal Server Error")
+        ("failed", delivery.MAX_ATTEMPTS, "answered 500 Internal Server Error.")
     ]
     others = api.get(f"/api/v1/subscriptions/{sub['id']}/deliveries", as_=world.people["in.watch"])
     assert others.status_code == 404
@@ -281,14 +251,15 @@ def test_a_receiver_that_recovers_gets_the_delivery(
 ) -> None:
     db, world, api = timed
     hook(api, world.people["in.analyst"], receiver)
-    receiver.answers = [503]
+    receiver.answer = Answer(status=503)
     file(api, world.people["bd.analyst"])
     run_due(db)
+    receiver.answer = Answer()
     clock.advance(seconds=delivery.FIRST_WAIT * 1.5 + 1)
     run_due(db)
     [d] = deliveries(db)
     assert (d.status, d.attempts, d.last_error) == ("sent", 2, None)
-    assert len(receiver.posts) == 2
+    assert len(receiver.got) == 2
 
 
 def test_the_waits_are_jittered() -> None:
@@ -347,7 +318,7 @@ def test_loopback_needs_the_operators_allow_list(
     answer = closed.post(
         "/api/v1/subscriptions",
         as_=world.people["in.analyst"],
-        json={"name": "x", "channel": "webhook", "target": receiver.url, "secret": SECRET},
+        json={"name": "x", "channel": "webhook", "target": receiver.url(), "secret": SECRET},
     )
     assert answer.status_code == 422
     assert answer.json()["errors"][0]["field"] == "target"
@@ -366,7 +337,7 @@ def test_e_mail_needs_a_node_that_sends_mail(db: Database, tmp_path: Path, world
 
 
 def test_an_e_mail_goes_to_the_verified_address_with_links_above_green(
-    db: Database, api: Api, world: World, smtp_server: SMTPServer
+    db: Database, api: Api, world: World, smtp_server: SmtpServer
 ) -> None:
     reader, author = world.people["in.analyst"], world.people["bd.analyst"]
     verify(db, reader, "analyst@cert-in.example")
@@ -391,7 +362,7 @@ def test_an_e_mail_goes_to_the_verified_address_with_links_above_green(
 
 
 def test_an_address_no_longer_verified_fails_the_e_mail_visibly(
-    db: Database, api: Api, world: World, smtp_server: SMTPServer
+    db: Database, api: Api, world: World, smtp_server: SmtpServer
 ) -> None:
     reader = world.people["in.analyst"]
     verify(db, reader, "analyst@cert-in.example")
@@ -420,7 +391,7 @@ def test_a_digest_waits_for_the_digest_hour_and_sends_one_message(
     subscribe(api, reader, name="inbox digest", mode="digest")
     filed = [file(api, author, title=f"Report {n}") for n in range(3)]
     run_due(db)
-    assert receiver.posts == [] and deliveries(db) == []
+    assert receiver.got == [] and deliveries(db) == []
     assert api.get("/api/v1/inbox", as_=reader).json()["items"] == []
 
     clock.advance(hours=1)  # still before the digest hour
@@ -431,7 +402,7 @@ def test_a_digest_waits_for_the_digest_hour_and_sends_one_message(
         jobs.enqueue(session, delivery.DIGEST, {})
     run_due(db)
 
-    [body] = receiver.bodies()
+    [body] = [json.loads(got.body) for got in receiver.got]
     assert body["mode"] == "digest"
     assert sorted(i["id"] for i in body["items"]) == sorted(filed)
     inbox = api.get("/api/v1/inbox", as_=reader).json()["items"]
@@ -458,19 +429,20 @@ def test_next_digest_is_the_next_hour_strictly_after(clock: Clock) -> None:
 def test_a_deleted_subscription_or_a_disabled_owner_gets_nothing(
     db: Database, api: Api, world: World, receiver: Receiver
 ) -> None:
-    reader, watcher = world.people["in.analyst"], world.people["in.watch"]
+    reader, watcher = world.people["in.analyst"], world.people["in.coast"]
     sub = hook(api, reader, receiver)
     hook(api, watcher, receiver)
     x = file(api, world.people["bd.analyst"])
     with db.session(write=True) as session:
         matching.match(session, [x])
-    assert api.delete(f"/api/v1/subscriptions/{sub['id']}", as_=reader).status_code == 204
+    deleted = api.request("DELETE", f"/api/v1/subscriptions/{sub['id']}", as_=reader)
+    assert deleted.status_code == 204
     with db.session(write=True) as session:
         user = session.get(User, watcher.user.id)
         assert user is not None
         user.disabled = True
     run_due(db)
-    assert receiver.posts == []
+    assert receiver.got == []
     assert sorted(d.last_error or "" for d in deliveries(db)) == [
         "its owner's account is not active",
         "its subscription was deleted",

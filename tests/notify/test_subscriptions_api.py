@@ -85,24 +85,3 @@ def test_bad_filters_are_refused_naming_the_field(
         "/api/v1/subscriptions", as_=world.people["in.analyst"], json={"name": "x", **body}
     )
     assert fields(answer) == [field]
-
-
-@pytest.mark.parametrize(
-    ("body", "field"),
-    [
-        ({"channel": "webhook", "target": "https://example.org/hook", "secret": "s"}, "channel"),
-        ({"channel": "email"}, "channel"),
-        ({"mode": "digest"}, "mode"),
-        ({"target": "https://example.org/hook"}, "target"),
-    ],
-)
-def test_what_this_node_cannot_deliver_yet_is_refused(
-    api: Api, world: World, body: dict[str, Any], field: str
-) -> None:
-    answer = api.post(
-        "/api/v1/subscriptions", as_=world.people["in.analyst"], json={"name": "x", **body}
-    )
-    assert fields(answer) == [field]
-    if field != "target":
-        assert "not available on this node yet" in answer.json()["errors"][0]["message"]
-    assert api.get("/api/v1/subscriptions", as_=world.people["in.analyst"]).json() == []

@@ -16,6 +16,7 @@ from rsn.api.errors import describe
 from rsn.errors import ValidationError
 from rsn.notify import inbox, subscriptions
 from rsn.notify.schemas import SubscriptionCreate
+from rsn.registry import email
 from rsn.registry.models import User
 from rsn.sharing import TLP_LEVELS
 from rsn.web.deps import FormViewerDep, NodeDep, Viewer, ViewerDep
@@ -64,7 +65,7 @@ def _subscriptions_page(
         mine = subscriptions.get_all(s, principal=who.principal)
         last = subscriptions.last_deliveries(s, mine)
         user = s.get(User, who.principal.user_id)
-        verified = user.email if user and user.email_verified_at else None
+        verified = email.verified_address(user) if user else None
     return page(
         request,
         "notify/subscriptions.html",
