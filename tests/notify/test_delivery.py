@@ -14,6 +14,7 @@ import hmac
 import json
 import random
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from rsn.audit.models import AuditRecord
 from rsn.notify import delivery, matching
 from rsn.notify.models import Delivery, Notification
 from rsn.registry.models import User
-from rsn.store import Database
+from rsn.store import Database, utcnow
 from tests.conftest import Clock
 from tests.factories import Api, Person, World, api_for, bimstec_world, report_payload
 from tests.jobs.conftest import listed, wait_for
@@ -70,9 +71,7 @@ def run_due(db: Database) -> None:
     running.start()
 
     def settled() -> bool:
-        from rsn import clock
-
-        now = clock.now()
+        now = utcnow()
         return all(
             j.state in {"succeeded", "failed"}
             or (j.state == "todo" and j.scheduled_at is not None and j.scheduled_at > now)
@@ -108,8 +107,6 @@ def deliveries(db: Database) -> list[Delivery]:
 
 
 def verify(db: Database, who: Person, address: str) -> None:
-    from rsn.store import utcnow
-
     with db.session(write=True) as session:
         user = session.get(User, who.user.id)
         assert user is not None
@@ -176,6 +173,21 @@ def test_nothing_is_sent_of_a_report_the_subscriber_may_not_read(
     file(api, world.people["bd.analyst"], **marking)
     run_due(db)
     assert receiver.got == [] and deliveries(db) == []
+
+
+@pytest.mark.parametrize("marking", NOT_FOR_INDIA, ids=NOT_FOR_INDIA_IDS)
+def test_no_mail_tells_of_a_report_the_subscriber_may_not_read(
+    db: Database, api: Api, world: World, smtp_server: SmtpServer, marking: dict[str, Any]
+) -> None:
+    for who in ("in.analyst", "in.watch"):
+        verify(db, world.people[who], f"{who}@example.org")
+        subscribe(api, world.people[who], channel="email", mode="digest")
+    file(api, world.people["bd.analyst"], **marking)
+    run_due(db)
+    with db.session(write=True) as session:  # a digest run long after: still nothing
+        assert delivery.collect_due(session, utcnow() + timedelta(days=2)) == []
+    run_due(db)
+    assert smtp_server.messages == [] and deliveries(db) == []
 
 
 def test_a_report_narrowed_after_the_match_is_not_sent(
