@@ -28,6 +28,8 @@ from rsn.reports.models import (
     ReportObservable,
     ReportVersion,
 )
+from rsn.reports.tallies import Counted, Tally
+from rsn.sharing.keysets import KeySet, KeySetKey
 from rsn.sharing.models import SharingGrant, StagedGrant
 
 __all__ = [
@@ -35,12 +37,15 @@ __all__ = [
     "AuditCheckpoint",
     "AuditRecord",
     "CorrelationEntry",
+    "Counted",
     "Counter",
     "Enrolment",
     "IdempotencyKey",
     "JobError",
     "JobStep",
     "KeptObject",
+    "KeySet",
+    "KeySetKey",
     "MemberState",
     "NodeSetting",
     "Notification",
@@ -61,6 +66,7 @@ __all__ = [
     "StagedImport",
     "StagedReport",
     "Subscription",
+    "Tally",
     "TaxiiStatus",
     "User",
     "WebSession",

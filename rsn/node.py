@@ -16,6 +16,7 @@ from rsn import audit, clock, jobs, notify, sharing
 from rsn.config import Settings
 from rsn.errors import Conflict
 from rsn.interop import staged
+from rsn.reports import tallies
 from rsn.sharing import Principal
 from rsn.store import Database, upgrade
 
@@ -174,6 +175,7 @@ class Node:
             upgrade(settings.database_url)
         self.db = open_database(settings)
         staged.discard_stale(self.db)  # what an import cut short by a crash left, open to nobody
+        tallies.recount_if_stale(self.db)  # a store upgraded with reports in it: count them
         self.chainer = Chainer(self.db)
         # Whatever appends to the audit log, on any path, wakes the chainer once it commits.
         self.db.bus.after_commit(audit.AuditRecorded, lambda _: self.chainer.poke())

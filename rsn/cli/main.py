@@ -19,7 +19,9 @@ from rsn.cli.node import node_app
 from rsn.cli.regions import region_app
 from rsn.config import Settings
 from rsn.node import open_database
+from rsn.reports import tallies
 from rsn.store import upgrade
+from rsn.store.db import LONG_WAIT
 
 app = typer.Typer(
     name="rsn",
@@ -68,6 +70,46 @@ def db_upgrade(data_dir: DataDirOpt = None, config: ConfigOpt = None) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade(settings.database_url)
     console.print(f"Database is at the newest schema: {_safe_url(settings.database_url)}")
+
+
+@db_app.command("check-aggregates")
+def db_check_aggregates(
+    data_dir: DataDirOpt = None,
+    config: ConfigOpt = None,
+    fix: Annotated[
+        bool, typer.Option("--fix", help="Recount every report when a row differs.")
+    ] = False,
+) -> None:
+    """Recount the report tallies the counts and pages read, and compare with those kept.
+
+    Exit 0 when they agree; 1 listing the rows that differ (with --fix: recounted).
+    """
+    with reported():
+        settings = settings_for(data_dir, config)
+        db = open_database(settings)
+    try:
+        with db.session() as session:
+            wrong = tallies.check(session)
+        for m in wrong[:20]:
+            keyset, day, category, country, severity, tlp = m.shape
+            err.print(
+                f"{day} {category} {country or '-'} {severity} {tlp} (audience {keyset[:8]}): "
+                f"kept {m.kept}, counted {m.counted}"
+            )
+        if wrong and fix:
+            with db.session(write=True, wait=LONG_WAIT) as session:
+                counted = tallies.rebuild(session)
+            console.print(
+                f"[green]recounted {counted} reports[/green]: {len(wrong)} rows were wrong"
+            )
+            return
+    finally:
+        db.dispose()
+    if wrong:
+        more = " (first 20 shown)" if len(wrong) > 20 else ""
+        err.print(f"[red]{len(wrong)} tally rows differ from a recount{more}[/red]; run with --fix")
+        raise typer.Exit(1)
+    console.print("[green]report tallies agree with a recount[/green]")
 
 
 def _safe_url(url: str) -> str:

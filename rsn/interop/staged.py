@@ -37,7 +37,7 @@ from rsn import audit, events, fusion, sharing
 from rsn.interop import ingest
 from rsn.interop.model import Incoming
 from rsn.interop.models import StagedImport, StagedReport
-from rsn.reports import search, service
+from rsn.reports import search, service, tallies
 from rsn.reports.events import ReportFiled
 from rsn.reports.models import Report, ReportVersion
 from rsn.sharing import Principal
@@ -171,6 +171,7 @@ def _publish(session: Session, principal: Principal, import_id: str) -> None:
     sharing.publish_staged(session, import_id)
     if session.scalar(reports.limit(1)) is not None:
         fusion.index_published(session, reports)
+        tallies.index_published(session, reports)
         service.renumber_published(session, reports, now=utcnow())
         # Filed now, for whoever reacts to new reports (their chunks published nothing).
         ids = list(session.scalars(reports.order_by(StagedReport.report_id)))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from rsn.events import Event
 
@@ -29,7 +30,13 @@ class Written:
     description: str
     observables: Sequence[tuple[str, str]]
     keys: frozenset[str]  # the version's audience keys
-    live: bool  # not revoked: a revoked report correlates with nothing
+    live: bool  # not revoked: a revoked report correlates with nothing, counts nowhere
+    # What counts are kept by (`rsn.reports.tallies`).
+    category: str = ""
+    country: str = ""
+    occurred_at: datetime | None = None
+    severity: str = ""
+    tlp: str = ""
 
 
 @dataclass(frozen=True, eq=False)
@@ -46,7 +53,7 @@ class ReportsWritten(Event):
     """Report versions were written (`fresh`: the reports are new)."""
 
     name = "reports.written"
-    required = frozenset({"rsn.fusion.correlate", "rsn.reports.search"})
+    required = frozenset({"rsn.fusion.correlate", "rsn.reports.search", "rsn.reports.tallies"})
     items: tuple[Written, ...]
     fresh: bool
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, date, datetime, time
 
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
@@ -17,7 +17,7 @@ from rsn import sharing
 from rsn.errors import ValidationError
 from rsn.observables import OBSERVABLE_TYPES, ObservableError, normalize
 from rsn.registry import catalog
-from rsn.reports import search
+from rsn.reports import search, tallies
 from rsn.reports.models import Report, ReportObservable
 from rsn.sharing import Principal
 from rsn.store import paging
@@ -189,10 +189,44 @@ COUNTABLE = {
 def counts(
     session: Session, *, principal: Principal, by: str, filters: Filters
 ) -> list[tuple[str, int]]:
-    """Live reports the principal may read, counted by one field."""
+    """Live reports the principal may read, counted by one field.
+
+    From the tallies kept on write (`rsn.reports.tallies`) whenever they can answer:
+    no words or observable asked for, and the period in whole UTC days. Otherwise
+    counted live, under the same sharing filter.
+    """
     if by not in COUNTABLE:
         raise ValidationError.field("by", f"'{by}' is not one of {', '.join(COUNTABLE)}.")
+    days = _whole_days(filters.since), _whole_days(filters.until)
+    tallied = not filters.q and not filters.observable
+    if tallied and (filters.since is None or days[0]) and (filters.until is None or days[1]):
+        return tallies.counts(
+            session,
+            principal=principal,
+            by=by,
+            categories=categories(session, filters.category) if filters.category else None,
+            country=filters.country.upper() if filters.country else None,
+            tlp=filters.tlp,
+            since=days[0],
+            until=days[1],
+        )
+    return live_counts(session, principal=principal, by=by, filters=filters)
+
+
+def live_counts(
+    session: Session, *, principal: Principal, by: str, filters: Filters
+) -> list[tuple[str, int]]:
+    """The same counts from the reports themselves: for words and observables, and the
+    statement the tallies are held to (`tests/reports/test_tallies.py`)."""
     col = COUNTABLE[by]
     where = conditions(session, principal, replace(filters, include_revoked=False))
     rows = session.execute(select(col, func.count()).where(*where).group_by(col).order_by(col))
     return [(str(k), int(n)) for k, n in rows]
+
+
+def _whole_days(at: datetime | None) -> date | None:
+    """The UTC day starting at `at`, when `at` is a midnight UTC (what the tallies keep)."""
+    if at is None:
+        return None
+    utc = at.astimezone(UTC)
+    return utc.date() if utc.time() == time() else None

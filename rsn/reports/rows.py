@@ -143,6 +143,11 @@ def _written(v: Version, keys: frozenset[str], *, fresh: bool) -> Written:
         observables=v.observables,
         keys=keys,
         live=not r["revoked"],
+        category=r["category"],
+        country=r["country"] or "",
+        occurred_at=r["occurred_at"],
+        severity=r["severity"] or "",
+        tlp=r["tlp"],
     )
 
 
