@@ -3,16 +3,22 @@
 Each store is migrated once per session with Alembic (the schema the app runs
 on), then emptied between tests. `db` is parametrised over both, so every test
 that touches the store runs on SQLite and on PostgreSQL.
+
+`make test` runs the suite in processes of pytest-xdist. Each process migrates stores of
+its own (databases named at random); without RSN_TEST_PG_URL they share one throwaway
+PostgreSQL cluster (`tests.pgcluster.shared`), stopped by the controlling process.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -22,7 +28,7 @@ from sqlalchemy import text
 import rsn.models  # noqa: F401  (all tables known to the metadata)
 from rsn import clock as node_clock
 from rsn.store import Base, Database, upgrade
-from tests.pgcluster import Cluster
+from tests import pgcluster
 
 settings.register_profile(
     "ci", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow]
@@ -64,19 +70,36 @@ def clock() -> Iterator[Clock]:
     node_clock.pin(None)
 
 
+PG_STATE = pytest.StashKey[Path]()
+PG_STATE_INPUT = "rsn_pg_state"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not hasattr(config, "workerinput"):  # the controlling process (or the only one)
+        config.stash[PG_STATE] = Path(tempfile.mkdtemp(prefix="rsn-pg-state-"))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """Tell each xdist worker where the run's PostgreSQL cluster is noted."""
+    node.workerinput[PG_STATE_INPUT] = str(node.config.stash[PG_STATE])
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """After every worker is done and every database is dropped: stop the cluster."""
+    if PG_STATE in config.stash:
+        pgcluster.stop_shared(config.stash[PG_STATE])
+
+
 @pytest.fixture(scope="session")
-def pg_server() -> Iterator[str]:
-    """A PostgreSQL server URL: RSN_TEST_PG_URL, or a throwaway cluster of our own."""
+def pg_server(pytestconfig: pytest.Config) -> str:
+    """A PostgreSQL server URL: RSN_TEST_PG_URL, or the run's throwaway cluster."""
     given = os.environ.get("RSN_TEST_PG_URL")
     if given:
-        yield given
-        return
-    cluster = Cluster()
-    url = cluster.start()
-    try:
-        yield url
-    finally:
-        cluster.stop()
+        return given
+    worker: dict[str, Any] | None = getattr(pytestconfig, "workerinput", None)
+    state = Path(worker[PG_STATE_INPUT]) if worker else pytestconfig.stash[PG_STATE]
+    return pgcluster.shared(state)
 
 
 @pytest.fixture(scope="session")
