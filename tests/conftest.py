@@ -91,6 +91,27 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         pgcluster.stop_shared(config.stash[PG_STATE])
 
 
+SHARED_SCOPES = frozenset({"class", "module", "package"})
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under `--dist loadgroup`, keep a module's tests on one worker when they share a fixture.
+
+    A module-scoped fixture (a browser, a served node, a seeded demo) is set up once per
+    worker that runs any of the module's tests; split across workers, it is set up twice.
+    Any other test goes to whichever worker is free.
+    """
+    if not getattr(config.option, "loadgroup", False):
+        return
+    for item in items:
+        info = getattr(item, "_fixtureinfo", None)
+        if info is None:
+            continue
+        if any(defs[-1].scope in SHARED_SCOPES for defs in info.name2fixturedefs.values()):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+
+
 @pytest.fixture(scope="session")
 def pg_server(pytestconfig: pytest.Config) -> str:
     """A PostgreSQL server URL: RSN_TEST_PG_URL, or the run's throwaway cluster."""

@@ -17,7 +17,8 @@ runner = CliRunner()
 
 
 def rsn(*args: str) -> tuple[int, str]:
-    result = runner.invoke(app, list(args), env={"COLUMNS": "250"})
+    """Wide enough that no cell folds, however long the run's tmp_path (xdist adds to it)."""
+    result = runner.invoke(app, list(args), env={"COLUMNS": "1000"})
     return result.exit_code, result.output
 
 
