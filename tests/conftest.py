@@ -156,10 +156,23 @@ JOB_QUEUE = (
 
 
 def _empty_postgres(db: Database) -> None:
+    """No rows, every sequence at its start: what `TRUNCATE ... RESTART IDENTITY` of every
+    table leaves, at a third of the cost.
+
+    TRUNCATE gives each table and index a new file: ~0.15 s for the 40 tables, before
+    every PostgreSQL test. A test fills a few of them; only those are truncated.
+    """
     tables = [t.name for t in Base.metadata.sorted_tables] + list(JOB_QUEUE)
-    names = ", ".join(f'"{name}"' for name in tables)
+    probe = " UNION ALL ".join(
+        f"SELECT '{name}' WHERE EXISTS (SELECT FROM \"{name}\")" for name in tables
+    )
     with db.engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        filled = list(conn.execute(text(probe)).scalars())
+        if filled:
+            names = ", ".join(f'"{name}"' for name in filled)
+            conn.execute(text(f"TRUNCATE {names} CASCADE"))
+        # a rolled-back insert moves a sequence and leaves its table empty
+        conn.execute(text("SELECT setval(seqrelid, seqstart, false) FROM pg_sequence"))
 
 
 @pytest.fixture(params=STORES)
