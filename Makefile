@@ -65,10 +65,15 @@ typecheck: $(VENV)/.test-installed
 # this process and by every node and demo the tests start): a test that leans on a literal
 # date fails the second run today, not next month. The second run is on SQLite only; the
 # store does not change what a date means.
+# Both runs are spread over pytest-xdist workers, one per core (TEST_WORKERS=0: one
+# process); a module's tests that share a module-scoped fixture (a browser, a served node)
+# stay on one worker (--dist loadgroup, grouped in tests/conftest.py).
+TEST_WORKERS ?= auto
+PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 unit: $(VENV)/.test-installed $(PYCTI)/.pycti-$(PYCTI_VERSION)
-	$(BIN)/python -m pytest
+	$(PYTEST)
 	@echo "== the suite again, with the clock a year ahead (RSN_CLOCK_OFFSET=365d), on SQLite"
-	RSN_CLOCK_OFFSET=365d $(BIN)/python -m pytest -q -p no:cacheprovider -k "not postgresql"
+	RSN_CLOCK_OFFSET=365d $(PYTEST) -q -p no:cacheprovider -k "not postgresql"
 
 ## make bench: the speed targets (see docs/benchmarks.md)
 bench: $(VENV)/.test-installed

@@ -2,17 +2,26 @@
 
 Debian's `postgresql` package ships `initdb` and `pg_ctl`; `initdb` refuses to run
 as root, so under root the cluster belongs to the `postgres` system user.
+
+Under pytest-xdist the workers share one cluster (`shared`): the first worker that needs
+it starts it under a file lock and notes where it is, the others read the note, each
+makes databases of its own in it, and the controlling process stops it (`stop_shared`)
+once every worker is done; a worker cannot, as another may still be using it.
 """
 
 from __future__ import annotations
 
+import fcntl
 import glob
+import json
 import os
 import pwd
 import shutil
 import socket
 import subprocess
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -36,11 +45,11 @@ def _free_port() -> int:
 
 
 class Cluster:
-    def __init__(self) -> None:
+    def __init__(self, root: Path | None = None, port: int | None = None) -> None:
         self.bindir = _bindir()
-        self.root = Path(tempfile.mkdtemp(prefix="rsn-pg-"))
+        self.root = root or Path(tempfile.mkdtemp(prefix="rsn-pg-"))
         self.data = self.root / "data"
-        self.port = _free_port()
+        self.port = port or _free_port()
         self.as_user = "postgres" if os.geteuid() == 0 else None
 
     def _run(self, *args: str) -> None:
@@ -88,3 +97,37 @@ class Cluster:
             self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
+
+
+NOTE = "cluster.json"
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    with path.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def shared(state: Path) -> str:
+    """The URL of the run's one cluster, started by whichever process asks first."""
+    with _locked(state / "lock"):
+        note = state / NOTE
+        if note.exists():
+            return str(json.loads(note.read_text())["url"])
+        cluster = Cluster()
+        url = cluster.start()
+        note.write_text(json.dumps({"url": url, "root": str(cluster.root), "port": cluster.port}))
+        return url
+
+
+def stop_shared(state: Path) -> None:
+    """Stop the run's cluster, if a process started one; for the controlling process."""
+    note = state / NOTE
+    if note.exists():
+        found = json.loads(note.read_text())
+        Cluster(Path(found["root"]), int(found["port"])).stop()
+    shutil.rmtree(state, ignore_errors=True)
