@@ -9,11 +9,11 @@ copied but rebuilt from the reports after a load.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
-from datetime import datetime
+from collections.abc import Callable, Iterable, Iterator
+from datetime import date, datetime
 from typing import IO, Any
 
-from sqlalchemy import Connection, Integer, Table, func, insert, select, text
+from sqlalchemy import Connection, Date, Integer, Table, func, insert, select, text
 
 import rsn.models  # noqa: F401  (every table is on Base.metadata)
 from rsn.store import Base, UTCDateTime
@@ -79,9 +79,9 @@ def _rows(table: Table, lines: Iterable[bytes]) -> Iterator[dict[str, Any]]:
     for line in lines:
         if line.strip():
             item: dict[str, Any] = json.loads(line)
-            for name in times & item.keys():
-                if item[name] is not None:
-                    item[name] = datetime.fromisoformat(item[name])
+            for name, parse in times.items():
+                if item.get(name) is not None:
+                    item[name] = parse(item[name])
             yield item
 
 
@@ -96,8 +96,15 @@ def _chunks(rows: Iterator[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
         yield chunk
 
 
-def _time_columns(table: Table) -> set[str]:
-    return {c.name for c in table.columns if isinstance(c.type, UTCDateTime)}
+def _time_columns(table: Table) -> dict[str, Callable[[str], Any]]:
+    """The columns JSON cannot carry as they are (times, days), and how to read them back."""
+    found: dict[str, Callable[[str], Any]] = {}
+    for c in table.columns:
+        if isinstance(c.type, UTCDateTime):
+            found[c.name] = datetime.fromisoformat
+        elif isinstance(c.type, Date):
+            found[c.name] = date.fromisoformat
+    return found
 
 
 def first_filled(conn: Connection) -> str | None:
