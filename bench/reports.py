@@ -29,6 +29,7 @@ import random
 import re
 import resource
 import shutil
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -1137,6 +1138,10 @@ def show(run: StoreRun) -> None:
             console.print(f"{f.measure}, ms per execution 1-{len(f.samples_ms)}: {each}")
 
 
+def stopped(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--n", type=int, default=100_000, help="reports to load (100000)")
@@ -1158,6 +1163,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the results to this file")
     parser.add_argument("--keep", action="store_true", help="keep the scratch store")
     args = parser.parse_args(argv)
+    # A run stopped with `kill` (a background job ignores Ctrl-C) still drops its
+    # scratch database and stops its server: SystemExit unwinds through both.
+    signal.signal(signal.SIGTERM, stopped)
     started = time.perf_counter()
     facts = machine_facts(args)
     stores = ["sqlite", "postgresql"] if args.store == "both" else [args.store]
