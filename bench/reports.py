@@ -9,11 +9,15 @@ rsn_bench_* on the PostgreSQL server at --pg-url, dropped afterwards), loads N r
 through the service layer (`rsn.reports.service.create_many` per batch, or
 `service.create` per report; `ReportCreate` validation included) in transactions of
 500, then starts uvicorn in a subprocess on a free port of 127.0.0.1
-and times the REST API with httpx: single creates, list pages (unfiltered, by country,
-by country and category, and with `q=`), and single reads with correlations, each as a
-user of the large organization (in-cert) and of a small one (bt-police). Prints one
-table per store with the targets beside the figures. Speed targets live here, never in
-the tests.
+and times it with httpx: single creates, list pages (unfiltered, by country, by country
+and category, and with `q=`), single reads with correlations and the counts API with a
+token; the dashboard and the map's data as a browser signed in through /login; each as
+a user of the large organization (in-cert) and of a small one (bt-police); and the
+public page. Then, in this process, the dashboard's cross-border panel and tallies
+(no route serves them alone) and, on PostgreSQL, the counts query 30 times on one
+connection (generic plans). Reports occurred over the two years before the node's
+clock, so every time window holds data. Prints one table per store with the targets
+beside the figures. Speed targets live here, never in the tests.
 """
 
 from __future__ import annotations
@@ -85,7 +89,7 @@ TARGET_COUNT_MS = 30.0  # counts and the dashboard's tallies (issue 13)
 # The two timed readers sign in through the web form for the pages (a real session
 # cookie over the wire); everyone else has only an API token.
 PASSWORD = "bench-password-not-secret"
-HTTP_TIMEOUT = 600  # seconds; at 1,000,000 reports a page may take seconds before the work
+HTTP_TIMEOUT = 600  # seconds: at 1,000,000 reports a counted page takes seconds
 PEERS = (
     "OpenCTI: list views taking 10-30 s at ~1.7 M entities (OpenCTI-Platform/opencti#769).",
     "MISP: log-ins taking 2-5 min with ~150 M correlation rows (MISP/MISP#7396).",
