@@ -66,32 +66,31 @@ def _own_reports(principal: Principal) -> Select[str]:
     )
 
 
-def _linkable_values(principal: Principal, own_ids: list[str], *, threshold: int) -> Subquery:
+def _own_values(own_ids: list[str]) -> Subquery:
+    """(report id, type, value) of the organization's reports, read by report id.
+
+    The reports were chosen through the sharing filter (`_own_reports`), so their
+    values need no second look-up by the reader's keys; reading them by report once
+    keeps the list of ids out of every per-value probe below.
+    """
+    held = ReportObservable
+    return (
+        select(held.report_id, held.type, held.value)
+        .where(held.report_id.in_(own_ids))
+        .distinct()
+        .subquery()
+    )
+
+
+def _linkable_values(principal: Principal, own: Subquery, *, threshold: int) -> Subquery:
     """The distinct values of the organization's reports that are not common to this reader.
 
     Each value is probed once. A report holds a value under at most len(keys) of the
     reader's keys, so the first (threshold + 1) * len(keys) index rows name more than
     `threshold` reports if any do: the probe never reads further, however common.
     """
-    mine, probe = aliased(CorrelationEntry), aliased(CorrelationEntry)
-    held = ReportObservable
-    # The own reports' values come from their observables; the index row under one
-    # of the reader's keys (found by its whole key) says the reader may see that report.
-    values = (
-        select(held.type, held.value)
-        .join(
-            mine,
-            and_(
-                mine.type == held.type,
-                mine.value == held.value,
-                sharing.holds(principal, mine.key),
-                mine.report_id == held.report_id,
-            ),
-        )
-        .where(held.report_id.in_(own_ids))
-        .distinct()
-        .subquery()
-    )
+    probe = aliased(CorrelationEntry)
+    values = select(own.c.type, own.c.value).distinct().subquery()
     first_rows = (
         select(probe.report_id)
         .where(
@@ -112,28 +111,33 @@ def _link_rows(
 ) -> Select[str, str, str, str, datetime]:
     """(own id, other id, type, value, other's modified), the newest other report first.
 
-    Every index row read carries one of the reader's keys, on both ends.
+    The other end is found in the correlation index under the reader's own keys only.
     """
-    values = _linkable_values(principal, own_ids, threshold=threshold)
-    mine, theirs = aliased(CorrelationEntry), aliased(CorrelationEntry)
+    mine = _own_values(own_ids)
+    values = _linkable_values(principal, mine, threshold=threshold)
+    theirs = aliased(CorrelationEntry)
     own, other = aliased(Report), aliased(Report)
     return (
-        select(mine.report_id, theirs.report_id, mine.type, mine.value, other.modified)
+        select(mine.c.report_id, theirs.report_id, mine.c.type, mine.c.value, other.modified)
         .distinct()
         .select_from(values)
-        .join(mine, and_(mine.type == values.c.type, mine.value == values.c.value))
-        .join(theirs, and_(theirs.type == mine.type, theirs.value == mine.value))
-        .join(own, own.id == mine.report_id)
+        .join(mine, and_(mine.c.type == values.c.type, mine.c.value == values.c.value))
+        .join(
+            theirs,
+            and_(
+                theirs.type == values.c.type,
+                theirs.value == values.c.value,
+                sharing.holds(principal, theirs.key),
+            ),
+        )
+        .join(own, own.id == mine.c.report_id)
         .join(other, other.id == theirs.report_id)
         .where(
-            mine.report_id.in_(own_ids),
-            sharing.holds(principal, mine.key),
-            sharing.holds(principal, theirs.key),
-            theirs.report_id != mine.report_id,
+            theirs.report_id != mine.c.report_id,
             other.originator_state.is_not(None),
             or_(own.originator_state.is_(None), other.originator_state != own.originator_state),
         )
-        .order_by(other.modified.desc(), theirs.report_id.desc(), mine.report_id, mine.type)
+        .order_by(other.modified.desc(), theirs.report_id.desc(), mine.c.report_id, mine.c.type)
         .limit(limit * ROWS_PER_LINK)
     )
 

@@ -61,6 +61,9 @@ class Report(Shareable, Base):
         Index("ix_reports_country_modified", "country", "modified", "id", "category"),
         Index("ix_reports_category_modified", "category", "modified", "id"),
         Index("ix_reports_release_queue", "status", "originator_org_id"),
+        # The dashboard's cross-border panel starts from an organization's newest
+        # reports: walked in order and stopped at its bound, not sorted per organization.
+        Index("ix_reports_org_modified", "originator_org_id", "modified", "id"),
     )
 
 
