@@ -91,10 +91,10 @@ def db_check_aggregates(
         with db.session() as session:
             wrong = tallies.check(session)
         for m in wrong[:20]:
-            keyset, day, category, country, severity, tlp = m.shape
+            unit, span, start, category, country, severity, tlp = m.row
             err.print(
-                f"{day} {category} {country or '-'} {severity} {tlp} (audience {keyset[:8]}): "
-                f"kept {m.kept}, counted {m.counted}"
+                f"{span} {start} {category} {country or '-'} {severity} {tlp} "
+                f"(scope {unit[:8]}): kept {m.kept}, counted {m.counted}"
             )
         if wrong and fix:
             with db.session(write=True, wait=LONG_WAIT) as session:

@@ -29,9 +29,10 @@ from typing import Any
 from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
-from rsn import audit
+from rsn import audit, events
 from rsn.errors import Conflict, Forbidden, NotFound, ValidationError
 from rsn.registry import enrolment, notices, service
+from rsn.registry.events import ScopesMoved
 from rsn.registry.models import (
     ORG_TYPES,
     ROLES,
@@ -429,6 +430,7 @@ def _change_organization(session: Session, org: Organization, detail: dict[str, 
     org.type = detail["type"][1]
     org.member_state = service.ensure_member_state(session, code=detail["member_state"][1]).code
     session.flush()
+    events.publish(session, ScopesMoved((org.id,)))
 
 
 def _refuse(row: Approval, user: User | None) -> Decision:

@@ -12,7 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from rsn import events
 from rsn.errors import Conflict, Forbidden, NotFound, ValidationError
+from rsn.registry.events import ScopesMoved
 from rsn.registry.models import (
     ORG_TYPES,
     ROLES,
@@ -76,6 +78,7 @@ def create_organization(
     org = Organization(slug=slug, name=name, type=type, member_state=state, sector=sector)
     session.add(org)
     session.flush()
+    events.publish(session, ScopesMoved((org.id,)))
     return org
 
 
@@ -230,3 +233,4 @@ def set_group_members(
         )
     session.add_all(rows)
     session.flush()
+    events.publish(session, ScopesMoved(tuple(o.id for o in organizations)))

@@ -1,19 +1,22 @@
-"""Report counts kept on write, per audience: what every count-shaped page reads.
+"""Report counts kept on write, per reader scope: what every count-shaped page reads.
 
 Counting live reports with the sharing filter probes a grant per report, so it grows
 with the store (a dashboard took 330 ms at 100,000 reports). Instead each report adds
-one to a row of `report_tallies`, keyed by its audience (`rsn.sharing.keysets`: the
-digest of its grant keys), the UTC day it occurred, its category, country, severity
-and marking. A reader's count is the sum over the keysets they open, a few rows a
-day; it equals the live count exactly, drafts and held reports included (they are
-counted under their narrower draft keys, as the list shows them).
+one to rows of `report_tallies`: one for each reader scope that may read it
+(`rsn.sharing.keysets`: `public`, `members`, or an organization), for the UTC day,
+month and year it occurred, by category, country, severity and marking. A reader's
+count sums the rows of the two or three scopes they are in, over the fewest rows
+that cover the period (whole years, then months, then days: `periods`), plus a live
+count of the few reports only keys of their own open (red, drafts), read from
+`report_counted`. It equals the live count exactly.
 
 Kept in the transaction of every write: `ReportsWritten` (file, batch, edit, import,
-revoke, release) moves a report's one from the row it was counted in (`report_counted`
-remembers it) to its new row, or drops it when revoked. A staged import's reports
-are counted when the import is published (`index_published`), not while open to no
-one. `rebuild` recounts everything; `check` compares without writing
-(`rsn db check-aggregates`).
+revoke, release) moves a report's one from where it was counted (`report_counted`
+remembers its keyset and fields) to where it belongs now, or drops it when revoked.
+A staged import's reports are counted when the import is published
+(`index_published`). A registry change that moves an organization's keys
+(`UnitsMoved`) recounts that scope's rows from `report_counted`. `rebuild`
+recounts everything; `check` compares without writing (`rsn db check-aggregates`).
 """
 
 from __future__ import annotations
@@ -29,13 +32,16 @@ from sqlalchemy import (
     ColumnElement,
     Date,
     ForeignKey,
+    Index,
     Integer,
     Select,
     String,
     delete,
     func,
     insert,
+    literal,
     select,
+    union_all,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -55,17 +61,24 @@ CHUNK = 5000  # reports read at once when counting from the store
 
 
 class Tally(Base):
-    """How many live reports of one audience share a day, category, country, severity, TLP."""
+    """How many live reports one scope may read share a period, category, country, etc.
+
+    `span` is `d`, `m` or `y`: the row counts the day, month or year starting `start`.
+    """
 
     __tablename__ = "report_tallies"
 
-    keyset: Mapped[str] = mapped_column(String(32), primary_key=True)
-    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    unit: Mapped[str] = mapped_column(String(40), primary_key=True)
+    span: Mapped[str] = mapped_column(String(1), primary_key=True)
+    start: Mapped[date] = mapped_column(Date, primary_key=True)
     category: Mapped[str] = mapped_column(String(120), primary_key=True)
     country: Mapped[str] = mapped_column(String(2), primary_key=True)
     severity: Mapped[str] = mapped_column(String(10), primary_key=True)
     tlp: Mapped[str] = mapped_column(String(20), primary_key=True)
     n: Mapped[int] = mapped_column(Integer)
+
+    # Rows live in their key's own B-tree on SQLite: one tree to update per upsert, not two.
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
 
 class Counted(Base):
@@ -83,9 +96,18 @@ class Counted(Base):
     severity: Mapped[str] = mapped_column(String(10))
     tlp: Mapped[str] = mapped_column(String(20))
 
+    # The personal part of a count and a scope's recount read it by keyset.
+    __table_args__ = (
+        Index("ix_report_counted_keyset", "keyset"),
+        {"sqlite_with_rowid": False},
+    )
 
-TALLY_KEY = ("keyset", "day", "category", "country", "severity", "tlp")
-Shape = tuple[str, date, str, str, str, str]  # a row of report_tallies, in TALLY_KEY order
+
+COUNTED_KEY = ("keyset", "day", "category", "country", "severity", "tlp")
+Shape = tuple[str, date, str, str, str, str]  # where a report is counted, in COUNTED_KEY order
+TALLY_KEY = ("unit", "span", "start", "category", "country", "severity", "tlp")
+Row = tuple[str, str, date, str, str, str, str]  # a row of report_tallies, in TALLY_KEY order
+SPANS = ("d", "m", "y")
 
 
 @dataclass(frozen=True)
@@ -148,18 +170,30 @@ def apply(session: Session, items: Sequence[Item], *, fresh: bool) -> None:
             continue
         shape = item.fields.shape(ids[item.keys])
         delta[shape] += 1
-        marks.append({"report_id": item.report_id, **dict(zip(TALLY_KEY, shape, strict=True))})
+        marks.append({"report_id": item.report_id, **dict(zip(COUNTED_KEY, shape, strict=True))})
     if marks:
         conn.execute(insert(Counted), marks)
-    _add(session, delta)
+    readers = keysets.units(session, {shape[0] for shape, n in delta.items() if n})
+    _add(session, _spread(delta, readers))
 
 
-def _add(session: Session, delta: Counter[Shape]) -> None:
-    """Add each shape's change to its row, making the row when new (one statement)."""
+def _spread(delta: Counter[Shape], readers: dict[str, list[str]]) -> Counter[Row]:
+    """Each keyset's change, added to the day, month and year rows of every scope reading it."""
+    rows: Counter[Row] = Counter()
+    for (keyset, day, category, country, severity, tlp), n in delta.items():
+        if not n:
+            continue
+        starts = (day, day.replace(day=1), day.replace(month=1, day=1))
+        for unit in readers.get(keyset, ()):
+            for span, start in zip(SPANS, starts, strict=True):
+                rows[(unit, span, start, category, country, severity, tlp)] += n
+    return rows
+
+
+def _add(session: Session, delta: Counter[Row]) -> None:
+    """Add each row's change, making the row when new (one statement)."""
     rows = [
-        {**dict(zip(TALLY_KEY, shape, strict=True)), "n": n}
-        for shape, n in sorted(delta.items())
-        if n
+        {**dict(zip(TALLY_KEY, row, strict=True)), "n": n} for row, n in sorted(delta.items()) if n
     ]
     if not rows:
         return
@@ -169,6 +203,33 @@ def _add(session: Session, delta: Counter[Shape]) -> None:
         index_elements=list(TALLY_KEY), set_={"n": Tally.n + statement.excluded.n}
     )
     session.connection().execute(statement, rows)
+
+
+@events.during(keysets.UnitsMoved)
+def _on_units_moved(session: Session, moved: keysets.UnitsMoved) -> None:
+    recount_units(session, moved.units)
+
+
+def recount_units(session: Session, units: Sequence[str]) -> None:
+    """Recount the rows of these scopes from where each report is counted."""
+    session.connection().execute(delete(Tally).where(Tally.unit.in_(list(units))))
+    grouped = (
+        select(
+            keysets.KeySetUnit.unit,
+            *(getattr(Counted, c) for c in COUNTED_KEY[1:]),
+            func.count(),
+        )
+        .join(keysets.KeySetUnit, keysets.KeySetUnit.keyset_id == Counted.keyset)
+        .where(keysets.KeySetUnit.unit.in_(list(units)))
+        .group_by(keysets.KeySetUnit.unit, *(getattr(Counted, c) for c in COUNTED_KEY[1:]))
+    )
+    delta: Counter[Shape] = Counter()
+    for unit, day, category, country, severity, tlp, n in session.execute(grouped):
+        delta[(unit, day, category, country, severity, tlp)] += n
+        if len(delta) >= CHUNK:
+            _add(session, _spread(delta, {u: [u] for u in units}))
+            delta.clear()
+    _add(session, _spread(delta, {u: [u] for u in units}))
 
 
 def _stored(session: Session, report_ids: Sequence[str]) -> list[Item]:
@@ -215,21 +276,28 @@ def _in_chunks(session: Session) -> Iterator[list[Item]]:
         yield _stored(session, ids)
 
 
-def _expected(session: Session) -> Counter[Shape]:
-    """What the tallies should hold, counted from the reports and their grants."""
-    counts: Counter[Shape] = Counter()
+def _expected(session: Session) -> Counter[Row]:
+    """What the tallies should hold, counted from the reports, their grants and the registry."""
+    scopes = keysets.Scopes.of(session)
+    counts: Counter[Row] = Counter()
     for items in _in_chunks(session):
+        shapes: Counter[Shape] = Counter()
+        readers: dict[str, list[str]] = {}
         for item in items:
             if item.fields is not None:
-                counts[item.fields.shape(keysets.keyset_id(item.keys))] += 1
+                kid = keysets.keyset_id(item.keys)
+                shapes[item.fields.shape(kid)] += 1
+                readers[kid] = scopes.reading(item.keys)
+        counts.update(_spread(shapes, readers))
     return counts
 
 
 def rebuild(session: Session) -> int:
-    """Recount every report from scratch; the number of reports counted."""
+    """Recount every report from scratch, scopes included; the number of reports counted."""
     conn = session.connection()
     conn.execute(delete(Counted))
     conn.execute(delete(Tally))
+    keysets.resync(session, everything=True)
     counted = 0
     for items in _in_chunks(session):
         apply(session, items, fresh=True)
@@ -255,7 +323,7 @@ def recount_if_stale(db: Database) -> int | None:
 class Mismatch:
     """A row whose kept count differs from the recount."""
 
-    shape: Shape
+    row: Row
     kept: int
     counted: int
 
@@ -263,23 +331,54 @@ class Mismatch:
 def check(session: Session) -> list[Mismatch]:
     """Every row where the kept tallies differ from a recount (none when they agree)."""
     expected = _expected(session)
-    kept: Counter[Shape] = Counter()
+    kept: Counter[Row] = Counter()
     for row in session.execute(select(Tally).where(Tally.n != 0)):
         t = row[0]
-        kept[(t.keyset, t.day, t.category, t.country, t.severity, t.tlp)] = t.n
+        kept[(t.unit, t.span, t.start, t.category, t.country, t.severity, t.tlp)] = t.n
     return [
-        Mismatch(shape, kept[shape], expected[shape])
-        for shape in sorted(set(kept) | set(expected))
-        if kept[shape] != expected[shape]
+        Mismatch(row, kept[row], expected[row])
+        for row in sorted(set(kept) | set(expected))
+        if kept[row] != expected[row]
     ]
 
 
-COUNTABLE = {
-    "category": Tally.category,
-    "country": Tally.country,
-    "tlp": Tally.tlp,
-    "severity": Tally.severity,
-}
+Period = tuple[str, date | None, date | None]  # span, first start, start after the last
+
+
+def _next_month(d: date) -> date:
+    return date(d.year + d.month // 12, d.month % 12 + 1, 1)
+
+
+def periods(since: date | None, until: date | None) -> list[Period]:
+    """The fewest tally rows' periods that cover [since, until): days, months, years.
+
+    Days up to the first whole month, months up to the first whole year, whole years,
+    then months and days up to `until`. An open end is covered by years alone.
+    """
+    found: list[Period] = []
+    at = since
+    if at is not None and at.day != 1:
+        end = _next_month(at) if until is None else min(_next_month(at), until)
+        found.append(("d", at, end))
+        at = end
+    if at is not None and at.month != 1 and (until is None or at < until):
+        year_end = date(at.year + 1, 1, 1)
+        end = year_end if until is None else min(year_end, until.replace(day=1))
+        if end > at:
+            found.append(("m", at, end))
+            at = end
+    year_floor = None if until is None else until.replace(month=1, day=1)
+    if at is None or year_floor is None or year_floor > at:
+        found.append(("y", at, year_floor))
+        at = year_floor
+    if until is not None and at is not None:
+        month_floor = until.replace(day=1)
+        if month_floor > at:
+            found.append(("m", at, month_floor))
+            at = month_floor
+        if until > at:
+            found.append(("d", at, until))
+    return found
 
 
 def counts(
@@ -297,20 +396,38 @@ def counts(
 
     `since` and `until` are whole UTC days (`until` not included), as the tallies keep them.
     """
-    col = COUNTABLE[by]
-    where: list[ColumnElement[bool]] = [Tally.keyset.in_(keysets.open_to(principal))]
-    if categories is not None:
-        where.append(Tally.category.in_(list(categories)))
-    if country:
-        where.append(Tally.country == country)
-    if tlp:
-        where.append(Tally.tlp == tlp)
+    if since is not None and until is not None and until <= since:
+        return []
+    wanted = list(categories) if categories is not None else None
+
+    def narrowed(table: Any) -> list[ColumnElement[bool]]:
+        where: list[ColumnElement[bool]] = []
+        if wanted is not None:
+            where.append(table.category.in_(wanted))
+        if country:
+            where.append(table.country == country)
+        if tlp:
+            where.append(table.tlp == tlp)
+        return where
+
+    units = keysets.units_of(principal)
+    parts: list[Select[Any]] = []
+    for span, first, after in periods(since, until):  # each piece walks the key in order
+        where = [Tally.unit.in_(units), Tally.span == span, *narrowed(Tally)]
+        if first is not None:
+            where.append(Tally.start >= first)
+        if after is not None:
+            where.append(Tally.start < after)
+        parts.append(select(getattr(Tally, by).label("k"), Tally.n.label("n")).where(*where))
+    mine = [Counted.keyset.in_(keysets.personal(principal)), *narrowed(Counted)]
     if since is not None:
-        where.append(Tally.day >= since)
+        mine.append(Counted.day >= since)
     if until is not None:
-        where.append(Tally.day < until)
-    total = func.sum(Tally.n)
-    query = select(col, total).where(*where).group_by(col).having(total > 0).order_by(col)
+        mine.append(Counted.day < until)
+    parts.append(select(getattr(Counted, by).label("k"), literal(1).label("n")).where(*mine))
+    rows = union_all(*parts).subquery()
+    total = func.sum(rows.c.n)
+    query = select(rows.c.k, total).group_by(rows.c.k).having(total > 0).order_by(rows.c.k)
     return [(str(k), int(n)) for k, n in session.execute(query)]
 
 
@@ -321,5 +438,7 @@ __all__ = [
     "check",
     "counts",
     "index_published",
+    "periods",
     "rebuild",
+    "recount_units",
 ]

@@ -1,31 +1,45 @@
-"""Audiences as opaque ids, for indexes that count items rather than list them.
+"""Audiences for indexes that count items rather than list them.
 
 An item's grants are a set of audience keys; items with the same set have the same
-readers, and there are few distinct sets (every green item shares one; an amber
-item's set is its originator and its distribution). A *keyset* names one such set by
-a digest, so a table of counts can be kept per keyset and a reader's count is the sum
-over the keysets they open: `open_to(principal)`. The keys stay spelled here only;
-other modules hold the digest.
+readers. A *keyset* names one such set by a digest. Counting per keyset alone does
+not scale: amber items fan out into thousands of distinct sets (each originator and
+distribution), and a reader would sum over all of those it opens.
 
-A keyset is defined by the item's keys alone, never by who holds them: a registry
-change (a group's members, an organization's state) moves readers' keys, not items',
-so counts kept per keyset stay true without a rebuild.
+So counts are kept per *scope*: the readers who hold the same keys apart from their
+own person. There are few: `public` (everyone), `members` (every user but observers)
+and one per organization (its organization, state and group keys, which its members
+and observers hold alike). `sharing_scopes` spells each scope's keys; a keyset maps
+to the scopes whose keys it meets (`sharing_keyset_units`), so an item counts once
+in each scope that may read it and a reader sums the few scopes it is in
+(`units_of`). Keys of a person alone (`user:`, `rel:`: red items, drafts) are no
+scope: a reader counts those items live, and they are few (`personal`).
+
+A registry change that moves an organization's keys (`ScopesMoved`) re-derives the
+scopes and publishes `UnitsMoved` with those that changed, for the counts kept per
+scope to be rebuilt in the same transaction.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections import defaultdict
 from collections.abc import Iterable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
-from sqlalchemy import Index, Select, String, Text, select
+from sqlalchemy import Index, Select, String, Text, delete, exists, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from rsn import events
+from rsn.registry.events import ScopesMoved
+from rsn.registry.models import Organization
 from rsn.sharing.models import SharingGrant
-from rsn.sharing.policy import Principal
+from rsn.sharing.policy import MEMBERS, PUBLIC, Principal, groups_of, reader_keys
 from rsn.store import Base
+
+PERSONAL = ("user:", "rel:")  # keys held by one person (or a releaser), in no scope
 
 
 class KeySet(Base):
@@ -38,7 +52,7 @@ class KeySet(Base):
 
 
 class KeySetKey(Base):
-    """A key of a keyset: `open_to` looks the reader's keys up here, by key first."""
+    """A key of a keyset: what the personal part looks the reader's keys up by."""
 
     __tablename__ = "sharing_keyset_keys"
 
@@ -48,16 +62,51 @@ class KeySetKey(Base):
     __table_args__ = (Index("ix_sharing_keyset_keys_keyset", "keyset_id"),)
 
 
+class Scope(Base):
+    """A key the readers of one scope hold (`public`, `members`, or an organization's id)."""
+
+    __tablename__ = "sharing_scopes"
+
+    unit: Mapped[str] = mapped_column(String(40), primary_key=True)
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+
+    __table_args__ = (Index("ix_sharing_scopes_key", "key"),)
+
+
+class KeySetUnit(Base):
+    """A scope whose readers may read the items of a keyset."""
+
+    __tablename__ = "sharing_keyset_units"
+
+    keyset_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    unit: Mapped[str] = mapped_column(String(40), primary_key=True)
+
+    __table_args__ = (Index("ix_sharing_keyset_units_unit", "unit"),)
+
+
+@dataclass(frozen=True)
+class UnitsMoved(events.Event):
+    """Scopes whose keys changed: what is counted per scope must be recounted for them."""
+
+    name: ClassVar[str] = "sharing.units_moved"
+
+    units: tuple[str, ...]
+
+
 def keyset_id(keys: Iterable[str]) -> str:
     """The digest that names this set of keys (the same set, the same id, on every node)."""
     return hashlib.sha256("\n".join(sorted(set(keys))).encode()).hexdigest()[:32]
 
 
-def register(session: Session, sets: Iterable[frozenset[str]]) -> dict[frozenset[str], str]:
-    """The ids of these key sets, storing the sets not seen before; in the caller's transaction.
+def _insert(session: Session) -> Any:
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
-    Two writers registering the same new set at once both succeed: the second insert
-    is ignored (its row is the same).
+
+def register(session: Session, sets: Iterable[frozenset[str]]) -> dict[frozenset[str], str]:
+    """The ids of these key sets, storing (and mapping to scopes) those not seen before.
+
+    In the caller's transaction. Two writers registering the same new set at once both
+    succeed: the second insert is ignored (its rows are the same).
     """
     ids = {keys: keyset_id(keys) for keys in set(sets)}
     if not ids:
@@ -65,16 +114,68 @@ def register(session: Session, sets: Iterable[frozenset[str]]) -> dict[frozenset
     known = set(session.scalars(select(KeySet.id).where(KeySet.id.in_(sorted(ids.values())))))
     new = {keys: kid for keys, kid in ids.items() if kid not in known}
     if new:
-        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-        conn = session.connection()
+        upsert, conn = _insert(session), session.connection()
         rows = [{"id": kid, "keys": "\n".join(sorted(keys))} for keys, kid in new.items()]
-        conn.execute(insert(KeySet).on_conflict_do_nothing(index_elements=["id"]), rows)
+        conn.execute(upsert(KeySet).on_conflict_do_nothing(index_elements=["id"]), rows)
         members = [{"key": k, "keyset_id": kid} for keys, kid in new.items() for k in keys]
         conn.execute(
-            insert(KeySetKey).on_conflict_do_nothing(index_elements=["key", "keyset_id"]),
+            upsert(KeySetKey).on_conflict_do_nothing(index_elements=["key", "keyset_id"]),
             members,
         )
+        _map(session, new)
     return ids
+
+
+def _map(session: Session, sets: dict[frozenset[str], str]) -> None:
+    """Record which scopes read each of these keysets."""
+    all_keys = sorted({k for keys in sets for k in keys})
+    holders: dict[str, set[str]] = defaultdict(set)
+    for unit, key in session.execute(select(Scope.unit, Scope.key).where(Scope.key.in_(all_keys))):
+        holders[key].add(unit)
+    for keys in sets:
+        if len(keys) > 1 and keys & {PUBLIC, MEMBERS}:
+            # A reader in two scopes would count such an item twice; no marking makes one.
+            raise ValueError(f"cannot count a keyset mixing public or members: {sorted(keys)}")
+    rows = [
+        {"keyset_id": kid, "unit": unit}
+        for keys, kid in sets.items()
+        for unit in sorted({u for k in keys for u in holders[k]})
+    ]
+    if rows:
+        statement = _insert(session)(KeySetUnit).on_conflict_do_nothing(
+            index_elements=["keyset_id", "unit"]
+        )
+        session.connection().execute(statement, rows)
+
+
+def units(session: Session, keyset_ids: Iterable[str]) -> dict[str, list[str]]:
+    """The scopes reading each of these keysets (a keyset read by none maps to [])."""
+    found: dict[str, list[str]] = {kid: [] for kid in keyset_ids}
+    query = select(KeySetUnit.keyset_id, KeySetUnit.unit).where(
+        KeySetUnit.keyset_id.in_(sorted(found))
+    )
+    for kid, unit in session.execute(query):
+        found[kid].append(unit)
+    return found
+
+
+def units_of(principal: Principal) -> list[str]:
+    """The scopes a reader is in: their counts are the sums kept for these."""
+    own = [principal.organization_id] if principal.organization_id else []
+    shared = [u for u in (PUBLIC, MEMBERS) if u in principal.keys]
+    return shared + own
+
+
+def personal(principal: Principal) -> Select[Any]:
+    """Keysets the reader opens with keys of their own only (red items, drafts).
+
+    Those in a scope the reader is in are left out: they are counted in its sums.
+    """
+    own_keys = sorted(k for k in principal.keys if k.startswith(PERSONAL))
+    in_scope = exists().where(
+        KeySetUnit.keyset_id == KeySetKey.keyset_id, KeySetUnit.unit.in_(units_of(principal))
+    )
+    return select(KeySetKey.keyset_id).where(KeySetKey.key.in_(own_keys), ~in_scope).distinct()
 
 
 def keys_of(session: Session, item_ids: Iterable[str], *, kind: str) -> dict[str, frozenset[str]]:
@@ -90,6 +191,96 @@ def keys_of(session: Session, item_ids: Iterable[str], *, kind: str) -> dict[str
     return {item_id: frozenset(keys) for item_id, keys in found.items()}
 
 
-def open_to(principal: Principal) -> Select[Any]:
-    """The keysets `principal` reads: those holding any of the principal's keys."""
-    return select(KeySetKey.keyset_id).where(KeySetKey.key.in_(sorted(principal.keys))).distinct()
+def _scope_keys(session: Session, org: Organization) -> frozenset[str]:
+    """The keys an organization's readers hold apart from their person (and `members`)."""
+    keys = reader_keys(
+        user_id="",
+        organization_id=org.id,
+        organization_type=org.type,
+        member_state=org.member_state,
+        role="observer",
+        group_ids=groups_of(session, org),
+    )
+    return frozenset(k for k in keys if k != PUBLIC and not k.startswith(PERSONAL))
+
+
+def _wanted(session: Session) -> dict[str, frozenset[str]]:
+    scopes = {PUBLIC: frozenset({PUBLIC}), MEMBERS: frozenset({MEMBERS})}
+    for org in session.scalars(select(Organization)):
+        scopes[org.id] = _scope_keys(session, org)
+    return scopes
+
+
+@dataclass(frozen=True)
+class Scopes:
+    """The scopes as the registry has them now, held in memory (for a recount to compare)."""
+
+    keys: dict[str, frozenset[str]]
+
+    @classmethod
+    def of(cls, session: Session) -> Scopes:
+        return cls(_wanted(session))
+
+    def reading(self, item_keys: frozenset[str]) -> list[str]:
+        """The scopes that may read an item with these keys."""
+        return sorted(u for u, keys in self.keys.items() if keys & item_keys)
+
+
+def resync(session: Session, *, everything: bool = False) -> list[str]:
+    """Bring the stored scopes in line with the registry; the scopes that changed.
+
+    A changed scope's keyset mapping is derived again from the keysets' keys, so the
+    next count reads it right once its sums are rebuilt (`UnitsMoved`). `everything`
+    derives every scope again, changed or not (a full recount).
+    """
+    stored: dict[str, set[str]] = defaultdict(set)
+    if not everything:
+        for unit, key in session.execute(select(Scope.unit, Scope.key)):
+            stored[unit].add(key)
+    else:
+        session.connection().execute(delete(Scope))
+        session.connection().execute(delete(KeySetUnit))
+    wanted = _wanted(session)
+    moved = sorted(
+        u for u in set(stored) | set(wanted) if frozenset(stored[u]) != wanted.get(u, frozenset())
+    )
+    if not moved:
+        return []
+    conn = session.connection()
+    conn.execute(delete(Scope).where(Scope.unit.in_(moved)))
+    conn.execute(delete(KeySetUnit).where(KeySetUnit.unit.in_(moved)))
+    rows = [{"unit": u, "key": k} for u in moved for k in sorted(wanted.get(u, ()))]
+    if rows:
+        conn.execute(insert(Scope), rows)
+    for unit in moved:
+        opened = select(KeySetKey.keyset_id, KeySetKey.key).where(
+            KeySetKey.key.in_(sorted(wanted.get(unit, ())))
+        )
+        reached = sorted({kid for kid, _ in session.execute(opened)})
+        if reached:
+            conn.execute(insert(KeySetUnit), [{"keyset_id": k, "unit": unit} for k in reached])
+    return moved
+
+
+@events.during(ScopesMoved)
+def _on_scopes_moved(session: Session, moved: ScopesMoved) -> None:
+    changed = resync(session)
+    if changed:
+        events.publish(session, UnitsMoved(tuple(changed)))
+
+
+__all__ = [
+    "KeySet",
+    "KeySetKey",
+    "KeySetUnit",
+    "Scope",
+    "Scopes",
+    "UnitsMoved",
+    "keys_of",
+    "keyset_id",
+    "personal",
+    "register",
+    "resync",
+    "units",
+    "units_of",
+]

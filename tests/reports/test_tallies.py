@@ -1,10 +1,11 @@
 """The counts kept on write equal a live count, for every reader, after any writes.
 
 The property: whatever sequence of filings, drafts, releases, edits (marking,
-distribution, category, country, date) and revocations happens, each reader's
-tallies (`rsn.reports.tallies.counts`) are exactly what counting the reports they may
-read gives (`listing.live_counts`), by every field, over all time and over a window of
-whole days; and `tallies.check` finds nothing to correct.
+distribution, category, country, date), revocations and registry changes (a group's
+members replaced, a new agency) happens, each reader's tallies
+(`rsn.reports.tallies.counts`) are exactly what counting the reports they may read
+gives (`listing.live_counts`), by every field, over all time and over windows of whole
+days that cut months and years; and `tallies.check` finds nothing to correct.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ MARKINGS: list[dict[str, Any]] = [
     {"tlp": "green", "distribution": {}},
     {"tlp": "amber", "distribution": {"member_states": ["IN"]}},
     {"tlp": "amber", "distribution": {"organizations": ["mm-cert"]}},
+    {"tlp": "amber", "distribution": {"sharing_groups": ["bay"]}},
     {"tlp": "amber+strict", "distribution": {"organizations": ["bd-police"]}},
     {"tlp": "red", "distribution": {"users": ["in.analyst"]}},
 ]
@@ -44,14 +46,46 @@ AUTHORS = ["bd.analyst", "in.analyst", "mm.analyst"]
 runner = CliRunner()
 
 
+GROUPINGS: list[tuple[list[str], list[str]]] = [  # (organizations, member states)
+    (["in-coastguard"], []),
+    (["mm-cert", "in-watch"], []),
+    ([], ["IN"]),
+    ([], []),
+]
+
+
 @pytest.fixture
 def world(db: Database) -> World:
     w = bimstec_world(db)
     with db.session(write=True) as s:  # bd-cert's outward reports wait for a releaser
-        registry.set_release_required(
-            s, organization=registry.get_organization(s, slug="bd-cert"), required=True
-        )
+        bd_cert = registry.get_organization(s, slug="bd-cert")
+        registry.set_release_required(s, organization=bd_cert, required=True)
+        registry.create_sharing_group(s, slug="bay", name="Bay watch", owner=bd_cert)
+    regroup(w, 0)
     return w
+
+
+def regroup(world: World, grouping: int) -> None:
+    """Replace the members of the group `bay`: its members' keys move, reports' do not."""
+    orgs, states = GROUPINGS[grouping]
+    with world.db.session(write=True) as s:
+        registry.set_group_members(
+            s,
+            group=registry.get_sharing_group(s, slug="bay"),
+            acting_org=registry.get_organization(s, slug="bd-cert"),
+            organizations=[registry.get_organization(s, slug=o) for o in orgs],
+            member_states=states,
+        )
+    for name in list(world.people):
+        world.refresh(name)
+
+
+def new_agency(world: World) -> str:
+    """A new Indian agency and its analyst: amber reports to IN open to them at once."""
+    slug = f"in-new{sum(1 for o in world.orgs if o.startswith('in-new'))}"
+    world.org(slug, state="IN")
+    world.person(f"{slug}.analyst", slug)
+    return f"{slug}.analyst"
 
 
 @pytest.fixture
@@ -59,11 +93,23 @@ def api(db: Database, tmp_path: Path, world: World) -> Api:
     return api_for(db, tmp_path)
 
 
-def agree(db: Database, world: World, now: datetime) -> None:
-    """Every reader's tallies equal their live count, by every field, all time and a window."""
-    start = datetime.combine(now.date() - timedelta(days=7), time(), tzinfo=UTC)
-    windows = [listing.Filters(), listing.Filters(since=start), listing.Filters(until=start)]
-    readers = [world.people[r].principal for r in READERS] + [sharing.public_reader()]
+def agree(db: Database, world: World, now: datetime, extra: tuple[str, ...] = ()) -> None:
+    """Every reader's tallies equal their live count, by every field, all time and windows."""
+
+    def ago(days: int) -> datetime:
+        return datetime.combine(now.date() - timedelta(days=days), time(), tzinfo=UTC)
+
+    windows = [
+        listing.Filters(),
+        listing.Filters(since=ago(7)),
+        listing.Filters(until=ago(7)),
+        listing.Filters(since=ago(45)),  # a month or two cut at both ends
+        listing.Filters(since=ago(400), until=ago(40)),  # across a new year
+        listing.Filters(since=ago(700), until=ago(20), category="cyber"),
+        listing.Filters(since=ago(3), until=ago(2), country="MM"),
+    ]
+    names = [*READERS, *extra]
+    readers = [world.people[r].principal for r in names] + [sharing.public_reader()]
     with db.session() as s:
         assert tallies.check(s) == []
         for who in readers:
@@ -89,13 +135,17 @@ operation = st.one_of(
         st.sampled_from(range(len(MARKINGS))),
         st.sampled_from(CATEGORIES),
         st.sampled_from(["BD", "IN", "MM"]),
-        st.integers(0, 20),
+        st.integers(0, 800),
         st.booleans(),
     ),
     st.tuples(st.just("edit"), st.integers(0, 50), st.sampled_from(range(len(MARKINGS)))),
-    st.tuples(st.just("move"), st.integers(0, 50), st.sampled_from(CATEGORIES), st.integers(0, 20)),
+    st.tuples(
+        st.just("move"), st.integers(0, 50), st.sampled_from(CATEGORIES), st.integers(0, 800)
+    ),
     st.tuples(st.just("revoke"), st.integers(0, 50)),
     st.tuples(st.just("release"), st.integers(0, 50)),
+    st.tuples(st.just("regroup"), st.sampled_from(range(len(GROUPINGS)))),
+    st.tuples(st.just("agency")),
 )
 
 
@@ -140,7 +190,11 @@ def test_kept_counts_equal_live_counts_after_any_writes(
         elif filed and op[0] == "release":
             rid, _ = filed[op[1] % len(filed)]
             api.post(f"/api/v1/reports/{rid}/release", as_=world.people["bd.duty"])
-    agree(db, world, clock.now)
+        elif op[0] == "regroup":
+            regroup(world, op[1])
+        elif op[0] == "agency" and len(world.orgs) < 9:
+            new_agency(world)
+    agree(db, world, clock.now, tuple(p for p in world.people if p.startswith("in-new")))
 
 
 def test_a_staged_import_counts_when_published_not_before(
