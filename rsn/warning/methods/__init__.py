@@ -5,11 +5,15 @@ the counts of one series in period order, a score per period (NaN where the meth
 not judge, e.g. too little baseline before it) and whether that period alarms under the
 method's own threshold. Methods hold their parameters as fields, so a category's
 configuration (a data file beside the taxonomy) is a name and some numbers. They are
-looked up by name: `by_name`, `names` (what `rsn warning methods` lists).
+looked up by name: `by_name`, `names` (what `rsn warning methods` lists), and
+`configured(name, params)` builds one with other numbers. `DEFAULT` names the method
+`rsn warning backtest` runs when none is given.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -62,3 +66,45 @@ def by_name(name: str) -> Method:
 def names() -> list[str]:
     """Every method's name, sorted."""
     return sorted(_METHODS)
+
+
+def configured(name: str, params: Mapping[str, float]) -> Method:
+    """The method of this name with some parameters changed, each checked by name.
+
+    A category's configuration is numbers: an integer parameter takes only a whole
+    number, and a parameter the method does not have is refused, naming those it has.
+    """
+    method = by_name(name)
+    fields = {f.name: f for f in dataclasses.fields(method)}  # type: ignore[arg-type]
+    changes: dict[str, float | int] = {}
+    for key, value in params.items():
+        if key not in fields:
+            raise ValueError(f"{name}.{key}: not a parameter; there are: {', '.join(fields)}")
+        changes[key] = _number(f"{name}.{key}", value, whole=fields[key].type == "int")
+    return dataclasses.replace(method, **changes)  # type: ignore[type-var]
+
+
+def _number(field: str, value: object, *, whole: bool) -> float | int:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{field}: {value!r} is not a number")
+    if whole:
+        if not float(value).is_integer():
+            raise ValueError(f"{field}: {value!r} is not a whole number")
+        return int(value)
+    return float(value)
+
+
+DEFAULT = "ewma"  # what `rsn warning backtest` runs when no --method is given
+
+# The methods, one module each, registered by name. Imported here, at the bottom,
+# because each module takes `Scores` and `Floats` from this one.
+from rsn.warning.methods import ears, ewma, farrington, negbin, trend  # noqa: E402
+
+register(ears.C1())
+register(ears.C2())
+register(ears.C3())
+register(ewma.Ewma())
+register(negbin.NegBinCusum())
+register(farrington.Farrington())
+register(trend.Trend())
+# The tuned weekly detector (weekly.py) is imported and registered below this line.
