@@ -33,9 +33,10 @@ periods) takes about 1 s on one core.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from statistics import NormalDist
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -82,6 +83,13 @@ class Farrington:
         require(self.min_years >= 1, self.name, "min_years", self.min_years, "must be 1 or more")
         require(self.years >= self.min_years, self.name, "years", self.years, "is below min_years")
         require(0 < self.alpha < 0.5, self.name, "alpha", self.alpha, "is not in (0, 0.5)")
+        require(
+            self.min_reference > 0,
+            self.name,
+            "min_reference",
+            self.min_reference,
+            "must be above 0",
+        )
         require(self.recent >= 1, self.name, "recent", self.recent, "must be 1 or more")
         require(0 < self.trend_p < 1, self.name, "trend_p", self.trend_p, "is not in (0, 1)")
 
@@ -113,29 +121,42 @@ class Farrington:
         return np.array(picked, dtype=np.int64), reached
 
 
+@dataclass(frozen=True)
+class Fit:
+    """A quasi-Poisson fit: coefficients, (X'WX)^-1, fitted means and the dispersion φ."""
+
+    params: Floats
+    inverse: Floats  # (X'WX)^-1; the coefficients' covariance is φ times it
+    fitted: Floats
+    phi: float  # Pearson chi-square over degrees of freedom, at least 1
+
+    def trend_p(self) -> float:
+        """Two-sided p-value of the trend coefficient under the fitted dispersion."""
+        z = self.params[1] / math.sqrt(self.phi * self.inverse[1, 1])
+        return 2 * (1 - NormalDist().cdf(abs(z)))
+
+
 def predict(y: Floats, when: Floats, trend: bool, trend_p: float, z: float) -> Prediction:
     """Fit with a trend when allowed, dropping it as Farrington does, and predict at time 0."""
-    if trend:
+    if trend and np.ptp(y) > 0:  # a constant has no trend to fit
         fit = reweighted(y, np.column_stack([np.ones_like(when), when]))
-        keep = fit.pvalues[1] < trend_p and math.exp(fit.params[0]) <= y.max()
-        if keep:
+        if fit.trend_p() < trend_p and math.exp(fit.params[0]) <= y.max():
             return prediction(fit, z)
     return prediction(reweighted(y, np.ones((y.size, 1))), z)
 
 
-def reweighted(y: Floats, design: Floats) -> Any:
+def reweighted(y: Floats, design: Floats) -> Fit:
     """The quasi-Poisson fit again after down-weighting references that look like outbreaks."""
-    first = _fit(y, design, np.ones(y.size))
+    first = fitted(y, design, np.ones(y.size))
     weights = outbreak_weights(y, design, first)
-    return first if np.all(weights == 1.0) else _fit(y, design, weights)
+    return first if np.all(weights == 1.0) else fitted(y, design, weights)
 
 
-def outbreak_weights(y: Floats, design: Floats, fit: Any) -> Floats:
+def outbreak_weights(y: Floats, design: Floats, fit: Fit) -> Floats:
     """s^-2 where the standardised Anscombe residual s is above 1, else 1; scaled to sum to n."""
-    mu = np.asarray(fit.fittedvalues, dtype=np.float64)
-    leverage: Floats = mu * np.einsum("ij,jk,ik->i", design, fit.normalized_cov_params, design)
-    phi = max(1.0, float(fit.scale))
-    spread = np.sqrt(phi * np.clip(1 - leverage, 1e-9, None)) * mu ** (1 / 6)
+    mu = fit.fitted
+    leverage: Floats = mu * np.einsum("ij,jk,ik->i", design, fit.inverse, design)
+    spread = np.sqrt(fit.phi * np.clip(1 - leverage, 1e-9, None)) * mu ** (1 / 6)
     s = 1.5 * (y ** (2 / 3) - mu ** (2 / 3)) / spread
     if not np.any(s > 1):
         return np.ones(y.size)  # nothing looks like an outbreak: the first fit stands
@@ -143,18 +164,51 @@ def outbreak_weights(y: Floats, design: Floats, fit: Any) -> Floats:
     return weights * (y.size / float(weights.sum()))
 
 
-def _fit(y: Floats, design: Floats, weights: Floats) -> Any:
+def fitted(y: Floats, design: Floats, weights: Floats) -> Fit:
+    """A Poisson GLM (log link), with φ from the weighted Pearson chi-square.
+
+    Without a trend the fit has a closed form (μ is the weighted mean, (X'WX)^-1 is
+    1 / Σ w μ); with one, statsmodels fits it. φ is computed here rather than by
+    statsmodels' `scale="X2"`, which divides by zero on a perfect fit.
+    """
+    if design.shape[1] == 1:
+        mean = float(np.sum(weights * y) / np.sum(weights))
+        params = np.array([math.log(mean)])
+        inverse = np.array([[1 / (mean * float(np.sum(weights)))]])
+        mu = np.full(y.size, mean)
+    else:
+        params, inverse, mu = _glm(y, design, weights)
+    free = y.size - design.shape[1]
+    chi2 = float(np.sum(weights * (y - mu) ** 2 / mu))
+    phi = max(1.0, chi2 / free) if free > 0 else 1.0
+    return Fit(params=params, inverse=inverse, fitted=mu, phi=phi)
+
+
+def _glm(y: Floats, design: Floats, weights: Floats) -> tuple[Floats, Floats, Floats]:
+    """statsmodels' Poisson GLM: coefficients, (X'WX)^-1 and fitted means.
+
+    References that lie exactly on a log-linear curve are a perfect fit, which
+    statsmodels warns of as "perfect separation"; for a prediction it is simply exact.
+    """
     from statsmodels.genmod import families
     from statsmodels.genmod.generalized_linear_model import GLM
+    from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 
-    return GLM(y, design, family=families.Poisson(), var_weights=weights).fit(scale="X2")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PerfectSeparationWarning)
+        result = GLM(y, design, family=families.Poisson(), var_weights=weights).fit()
+    return (
+        np.asarray(result.params, dtype=np.float64),
+        np.asarray(result.normalized_cov_params, dtype=np.float64),
+        np.asarray(result.fittedvalues, dtype=np.float64),
+    )
 
 
-def prediction(fit: Any, z: float) -> Prediction:
+def prediction(fit: Fit, z: float) -> Prediction:
     """μ at time 0 (the judged period), its SD of prediction and its upper bound."""
-    phi = max(1.0, float(fit.scale))
+    phi = fit.phi
     mu = math.exp(float(fit.params[0]))
-    var_mu = mu**2 * phi * float(fit.normalized_cov_params[0, 0])  # delta method
+    var_mu = mu**2 * phi * float(fit.inverse[0, 0])  # delta method
     tau = phi + var_mu / mu
     upper = mu * (1 + (2 / 3) * z * math.sqrt(tau / mu)) ** 1.5
     return Prediction(expected=mu, sd=math.sqrt(phi * mu + var_mu), upper=upper)
