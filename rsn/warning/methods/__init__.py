@@ -13,6 +13,7 @@ looked up by name: `by_name`, `names` (what `rsn warning methods` lists), and
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
@@ -68,6 +69,13 @@ def names() -> list[str]:
     return sorted(_METHODS)
 
 
+def parameters(method: Method) -> dict[str, float]:
+    """A method's parameters and their values: what a configuration may change."""
+    if not dataclasses.is_dataclass(method):
+        return {}
+    return {f.name: getattr(method, f.name) for f in dataclasses.fields(method)}
+
+
 def configured(name: str, params: Mapping[str, float]) -> Method:
     """The method of this name with some parameters changed, each checked by name.
 
@@ -75,18 +83,21 @@ def configured(name: str, params: Mapping[str, float]) -> Method:
     number, and a parameter the method does not have is refused, naming those it has.
     """
     method = by_name(name)
-    fields = {f.name: f for f in dataclasses.fields(method)}  # type: ignore[arg-type]
-    changes: dict[str, float | int] = {}
+    known = parameters(method)
+    changes: dict[str, float] = {}
     for key, value in params.items():
-        if key not in fields:
-            raise ValueError(f"{name}.{key}: not a parameter; there are: {', '.join(fields)}")
-        changes[key] = _number(f"{name}.{key}", value, whole=fields[key].type == "int")
-    return dataclasses.replace(method, **changes)  # type: ignore[type-var]
+        if key not in known:
+            there = ", ".join(known) or "none"
+            raise ValueError(f"{name}.{key}: not a parameter; there are: {there}")
+        changes[key] = _number(f"{name}.{key}", value, whole=isinstance(known[key], int))
+    return dataclasses.replace(method, **changes) if changes else method  # type: ignore[type-var]
 
 
 def _number(field: str, value: object, *, whole: bool) -> float | int:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError(f"{field}: {value!r} is not a number")
+    if not math.isfinite(value):
+        raise ValueError(f"{field}: {value!r} is not a finite number")
     if whole:
         if not float(value).is_integer():
             raise ValueError(f"{field}: {value!r} is not a whole number")
