@@ -27,7 +27,8 @@ judged against the periods around the same time of year in the past (Farrington 
 Cost: 1 to 4 small statsmodels fits per judged period (the refit only when a
 reference looks like an outbreak; two more only when a trend is tried and dropped),
 and none where the method does not judge. A 260-period weekly series (156 judged
-periods) takes about 1 s on one core.
+periods) took 0.33 s (seasonal, mean 5) to 0.56 s (sparse, mean 0.5) on one loaded core,
+plus about 1 s to import statsmodels the first time; the other methods take under 1 ms.
 """
 
 from __future__ import annotations
