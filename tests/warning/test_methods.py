@@ -8,7 +8,17 @@ import numpy as np
 import pytest
 
 from rsn.warning import methods
-from rsn.warning.methods import Floats, Method, Scores, ears, ewma, farrington, negbin, trend
+from rsn.warning.methods import (
+    Floats,
+    Method,
+    Scores,
+    baseline,
+    ears,
+    ewma,
+    farrington,
+    negbin,
+    trend,
+)
 
 # The first period (counting from 0) each method judges with its default parameters.
 FIRST_JUDGED = {
@@ -329,3 +339,12 @@ def test_a_method_built_with_other_numbers() -> None:
 def test_bad_numbers_are_refused_by_name(params: dict[str, float], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         methods.configured("ewma", params)
+
+
+def test_baselines_in_chunks_are_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    counts = lively(300, seed=2)
+    whole = baseline.trailing(counts, length=28, guard=2)
+    monkeypatch.setattr(baseline, "CHUNK", 7)  # 270 baselines in 39 chunks, the last short
+    chunked = baseline.trailing(counts, length=28, guard=2)
+    for a, b in zip(whole, chunked, strict=True):
+        assert np.array_equal(a, b, equal_nan=True)

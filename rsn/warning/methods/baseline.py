@@ -14,6 +14,8 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from rsn.warning.methods import Bools, Floats
 
+CHUNK = 4096  # baselines computed at once, so a long series needs no n x length copy
+
 
 def trailing(counts: Floats, *, length: int, guard: int) -> tuple[Floats, Floats]:
     """Each period's baseline mean and sample SD (n - 1); NaN until the baseline is full."""
@@ -23,8 +25,10 @@ def trailing(counts: Floats, *, length: int, guard: int) -> tuple[Floats, Floats
     first = length + guard  # the first period with a full baseline
     if n > first:
         windows = sliding_window_view(counts, length)[: n - first]
-        mean[first:] = windows.mean(axis=1)
-        sd[first:] = windows.std(axis=1, ddof=1)
+        for start in range(0, n - first, CHUNK):  # std's temporaries: CHUNK x length floats
+            part = windows[start : start + CHUNK]
+            mean[first + start : first + start + len(part)] = part.mean(axis=1)
+            sd[first + start : first + start + len(part)] = part.std(axis=1, ddof=1)
     return mean, sd
 
 
