@@ -3,8 +3,8 @@
 Reports of one category in one place come in bursts (variance above the mean) and are
 often zero. This method asks, period after period, whether the counts are likelier
 under a mean `shift` times the usual one than under the usual one, and adds the
-evidence up (Page's CUSUM of the log-likelihood ratio, as in Hohle & Paul's and
-Fricker's negative-binomial CUSUMs):
+evidence up (Page's CUSUM of the log-likelihood ratio, as in the negative-binomial
+CUSUMs of Höhle and Paul, 2008, and Fricker et al., 2008):
 
 - In-control model, from the baseline that ends `guard` periods before t: mean m (the
   baseline mean, at least `min_mean`) and dispersion by the method of moments: size
