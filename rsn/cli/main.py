@@ -17,6 +17,7 @@ from rsn.cli.interop import export_file, import_file, taxii_app
 from rsn.cli.jobs import jobs_app, worker
 from rsn.cli.node import node_app
 from rsn.cli.regions import region_app
+from rsn.cli.warning import warning_app
 from rsn.config import Settings
 from rsn.node import open_database
 from rsn.reports import tallies
@@ -46,6 +47,7 @@ app.command("backup")(backup_node)
 app.command("restore")(restore_node)
 app.add_typer(jobs_app, name="jobs")
 app.command("worker")(worker)
+app.add_typer(warning_app, name="warning")
 
 
 def _version(value: bool) -> None:
