@@ -144,6 +144,8 @@ def parse(data: bytes, *, pack: RegionPack, source: str) -> SeaShapes:
 
 def _json(data: bytes, source: str) -> Any:
     """The file's one JSON value, refused past the parsers' depth and string limits."""
+    if not data.strip():
+        raise DataFileError.at(source, "<root>", "empty file")
     stream = limits.events(io.BytesIO(data))
     try:
         first = next(stream, None)
@@ -305,8 +307,10 @@ class Thresholds:
                 raise ValueError(f"{name}: {getattr(self, name)!r} must be at least 1")
         _ordered(self, "moderate_count", "elevated_count", "high_count")
         _ordered(self, "elevated_critical", "high_critical")
-        if not self.rise_ratio >= 1 or self.rise_min < 1:
-            raise ValueError("rise_ratio must be at least 1 and rise_min at least 1")
+        if not self.rise_ratio >= 1:  # NaN too
+            raise ValueError(f"rise_ratio: {self.rise_ratio!r} must be at least 1")
+        if self.rise_min < 1:
+            raise ValueError(f"rise_min: {self.rise_min!r} must be at least 1")
 
     def counts_for(self, days: int) -> tuple[tuple[Level, int], ...]:
         """The least count for each level a count can set, highest first, over `days` days."""
