@@ -26,7 +26,7 @@ import io
 import itertools
 import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -285,10 +285,12 @@ class Thresholds:
     shortest periodic report); a longer period scales them up, rounded up, and a shorter
     one is held to them, since a week's handful says little. The other rules do not
     scale: any incident makes a sea `moderate`, and one hijacking is as grave in a month
-    as in a year. The node's severities stand in for
-    ReCAAP's categories by violence and economic loss: `critical` for CAT 1 (crew
-    killed, kidnapped or seriously hurt; a ship hijacked), `high` for CAT 2, `medium`
-    for CAT 3, `low` for CAT 4 (thieves unarmed, crew unharmed).
+    as in a year.
+
+    The node's severities stand in for ReCAAP's categories, which grade an incident by
+    its violence and its economic loss: `critical` for CAT 1 (crew killed, kidnapped or
+    seriously hurt; a ship hijacked), `high` for CAT 2, `medium` for CAT 3, `low` for
+    CAT 4 (thieves unarmed, crew unharmed).
     """
 
     per_days: int = 90
@@ -314,15 +316,10 @@ class Thresholds:
 
     def counts_for(self, days: int) -> tuple[tuple[Level, int], ...]:
         """The least count for each level a count can set, highest first, over `days` days."""
-
         factor = max(1.0, days / self.per_days)
-
-        def scaled(count: int) -> int:
-            return math.ceil(count * factor)
-
         return (
-            ("high", scaled(self.high_count)),
-            ("elevated", scaled(self.elevated_count)),
+            ("high", math.ceil(self.high_count * factor)),
+            ("elevated", math.ceil(self.elevated_count * factor)),
             ("moderate", self.moderate_count),
         )
 
@@ -390,7 +387,7 @@ class Grade:
     by_severity: Mapping[Severity, int]
     expected: float | None
     change: float | None  # relative to `expected`; None without one, or when it is 0
-    reasons: tuple[Reason, ...] = field(default=())
+    reasons: tuple[Reason, ...]
 
 
 def grade(incidents: Incidents, *, days: int, thresholds: Thresholds | None = None) -> Grade:
@@ -407,11 +404,11 @@ def grade(incidents: Incidents, *, days: int, thresholds: Thresholds | None = No
     counts = MappingProxyType({s: incidents.by_severity.get(s, 0) for s in SEVERITIES})
     total = sum(counts.values())
     reasons = [_count_reason(total, days, t), *_severity_reasons(counts, t)]
-    level = max((LEVELS.index(r.level) for r in reasons if r.level), default=0)
+    floor = LEVELS[max(LEVELS.index(r.level) for r in reasons if r.level)]
     expected = incidents.expected
-    trend = _trend_reason(total, expected, days, LEVELS[level], t)
+    trend = _trend_reason(total, expected, days, floor, t)
     reasons.append(trend)
-    final = trend.level or LEVELS[level]
+    final = trend.level or floor
     change = (total - expected) / expected if expected else None
     return Grade(final, days, total, counts, expected, change, tuple(reasons))
 
@@ -439,7 +436,10 @@ def _count_reason(total: int, days: int, t: Thresholds) -> Reason:
         if total >= least:
             text = f"{_incidents(total)} in the last {days} days ({least} or more: {lvl})"
             return Reason("count", lvl, text)
-    return Reason("count", "low", f"no incidents in the last {days} days")
+    if total == 0:
+        return Reason("count", "low", f"no incidents in the last {days} days")
+    text = f"{_incidents(total)} in the last {days} days (fewer than {t.moderate_count}: low)"
+    return Reason("count", "low", text)
 
 
 def _severity_reasons(counts: Mapping[Severity, int], t: Thresholds) -> Iterator[Reason]:

@@ -514,3 +514,10 @@ def test_every_sea_of_the_pack_gets_a_grade() -> None:
 def test_bad_inputs_are_refused_naming_the_field(make: Callable[[], object], field: str) -> None:
     with pytest.raises(ValueError, match=f"^{re.escape(field)}:"):
         make()
+
+
+def test_below_the_moderate_count_a_sea_stays_low_and_the_reason_counts_what_there_was() -> None:
+    t = Thresholds(moderate_count=2)
+    graded = low(1, t=t)
+    assert graded.level == "low" and graded.count == 1
+    assert "1 incident in the last" in graded.reasons[0].text
