@@ -1,7 +1,7 @@
 """Detection quality of the early-warning methods on weekly count series (issue 14).
 
     .venv/bin/python bench/warning_quality.py [--seeds-dev 1-5] [--seeds-test 101-105]
-                                              [--json FILE]
+                                              [--json FILE] [--river PATH]
 
 Series. Per seed, 96 weekly series (12 states x 8 categories) of 260 weeks: a base mean
 log-uniform in [0.5, 50], a yearly sine seasonality (amplitude uniform in [0, 0.3],
@@ -26,17 +26,33 @@ the sums of the last 2 and 3 weeks, whichever is smallest), three baselines writ
 without the node's code (a plain EWMA chart, EARS-C2, a standardized CUSUM), and every
 method registered in `rsn.warning.methods` at run time (its own scores, the bench's
 threshold; and, as `name @own`, its own alarms, i.e. its frozen default threshold).
+
+Real series: the labelled change-point series of the Turing Change Point Dataset (TCPD)
+that the `river` package ships (`river/drift/datasets`), read from an installed river or
+from its wheel (`--river`, or `bench/results/river-*.whl`; fetch one with
+`pip download river==0.26.1 --no-deps -d bench/results`). Apple and Brent are left out:
+their annotations index a subsample of the file river ships. Each column of a
+multivariate series is a series of its own, each annotated change point (union of the
+annotators, those within 5 points of each other merged) an event from its first point
+to 5 points (TCPD's margin) after its last, judged as above with the thresholds
+tuned on the synthetic development seeds. The methods look for increases only, so a
+change point downwards is missed by all of them alike.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
+import csv
 import importlib
+import importlib.util
+import io
 import json
 import math
 import pkgutil
 import sys
 import time
+import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -331,6 +347,66 @@ def own_alarms(method: methods.Method, series: list[Series]) -> list[Bools | Non
     return [method.run(s.counts).alarm for s in series]
 
 
+# -- TCPD, as river ships it ----------------------------------------------------------------
+
+TCPD = {  # file in river/drift/datasets -> its columns; annotations read from its module
+    "airline_passengers": ["Total Passengers"],
+    "bitcoin": ["price"],
+    "occupancy": ["V1", "V2", "V3", "V4"],
+    "run_log": ["Pace", "Distance"],
+    "uk_coal_employment": ["Employment"],
+}
+
+
+def river_files(where: Path | None) -> Callable[[str], str] | None:
+    """A reader of river's dataset files: an installed river, a wheel, or None."""
+    wheels = [where] if where and where.suffix == ".whl" else sorted(RESULTS.glob("river-*.whl"))
+    if where and where.is_dir():
+        return lambda name: (where / name).read_text(encoding="utf-8")
+    if wheels and wheels[-1].exists():
+        wheel = zipfile.ZipFile(wheels[-1])
+        return lambda name: wheel.read(f"river/drift/datasets/{name}").decode("utf-8")
+    spec = importlib.util.find_spec("river")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = Path(next(iter(spec.submodule_search_locations))) / "drift" / "datasets"
+    return lambda name: (folder / name).read_text(encoding="utf-8")
+
+
+def annotations(source: str) -> list[int]:
+    """The union of the annotators' change points in a river dataset module."""
+    call = ast.parse(source)
+    for node in ast.walk(call):
+        if isinstance(node, ast.keyword) and node.arg == "annotations":
+            given = ast.literal_eval(node.value)
+            return sorted({int(p) for points in given.values() for p in points})
+    raise ValueError("no annotations= in a river dataset module")
+
+
+def tcpd(read: Callable[[str], str]) -> list[Series]:
+    """One series per column of each kept TCPD file, its change points as 5-point events."""
+    found = []
+    for name, columns in TCPD.items():
+        points = annotations(read(f"{name}.py"))
+        rows = list(csv.DictReader(io.StringIO(read(f"{name}.csv"))))
+        for column in columns:
+            values = np.array([float(r[column]) for r in rows])
+            found.append(Series(values, merged([p for p in points if p < len(values)]), 0))
+    return found
+
+
+def merged(points: list[int]) -> list[Event]:
+    """Change points closer than the margin (annotators disagreeing by a few) as one event."""
+    events: list[Event] = []
+    for p in points:
+        if events and p <= events[-1].start + events[-1].duration:
+            first = events[-1].start
+            events[-1] = Event(first, p - first + TCPD_MARGIN)
+        else:
+            events.append(Event(p, TCPD_MARGIN))
+    return events
+
+
 # -- the run --------------------------------------------------------------------------------
 
 
@@ -439,6 +515,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seeds-dev", default="1-5", help="seeds that tune thresholds (1-5)")
     parser.add_argument("--seeds-test", default="101-105", help="seeds judged (101-105)")
     parser.add_argument("--json", type=Path, help="also write the results to this file")
+    parser.add_argument(
+        "--river",
+        type=Path,
+        help="a river wheel, or river/drift/datasets; default: bench/results/river-*.whl, "
+        "else an installed river",
+    )
+    parser.add_argument("--no-tcpd", action="store_true", help="skip the TCPD series")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     dev_seeds, test_seeds = seeds(args.seeds_dev), seeds(args.seeds_test)
@@ -447,6 +530,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     dev = [s for seed in dev_seeds for s in generate(seed)]
     test = [s for seed in test_seeds for s in generate(seed)]
     real: list[Series] = []
+    if not args.no_tcpd:
+        read = river_files(args.river)
+        if read is None:
+            console.print(
+                "[yellow]TCPD skipped: no river found; "
+                "pip download river==0.26.1 --no-deps -d bench/results[/yellow]"
+            )
+        else:
+            real = tcpd(read)
     rows = [row for c in contenders() for row in evaluate(c, dev, test, real)]
     took = time.perf_counter() - started
     events = sum(len(s.events) for s in test)
@@ -455,7 +547,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"Early-warning quality at {FALSE_ALARMS:.0%} false alarms — dev seeds {args.seeds_dev} "
         f"({len(dev)} series), test seeds {args.seeds_test} ({len(test)} series, "
         f"{events} outbreaks); TCPD: {len(real)} series, "
-        f"{sum(len(s.events) for s in real)} change points ({took:.0f} s)",
+        f"{sum(len(s.events) for s in real)} change-point events ({took:.0f} s)",
     )
     if args.json:
         out = {
@@ -463,6 +555,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "seeds_test": test_seeds,
             "false_alarm_target": FALSE_ALARMS,
             "seconds": took,
+            "tcpd_series": len(real),
             "rows": [asdict(r) for r in rows],
         }
         args.json.write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
