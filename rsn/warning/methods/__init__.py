@@ -105,7 +105,10 @@ def _number(field: str, value: object, *, whole: bool) -> float | int:
     return float(value)
 
 
-DEFAULT = "ewma"  # what `rsn warning backtest` runs when no --method is given
+# What `rsn warning backtest` runs when no --method is given, and what a weekly count
+# series gets unless its category says otherwise: tuned on the quality bench's
+# development seeds (bench/warning_quality.py, docs/benchmarks.md).
+DEFAULT = "weekly"
 
 # The methods, one module each, registered by name. Imported here, at the bottom,
 # because each module takes `Scores` and `Floats` from this one.
@@ -118,4 +121,4 @@ register(ewma.Ewma())
 register(negbin.NegBinCusum())
 register(farrington.Farrington())
 register(trend.Trend())
-# The tuned weekly detector (weekly.py) is imported and registered below this line.
+from rsn.warning.methods import weekly  # noqa: E402, F401  (registers itself: `weekly`)

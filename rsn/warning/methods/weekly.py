@@ -24,6 +24,7 @@ on the benchmark's development seeds (`bench/warning_quality.py`), frozen here.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 from scipy import special, stats
@@ -110,8 +111,8 @@ def fit(sums: _Sums, p: int) -> _Model:
 class Weekly:
     """Weekly counts against a negative-binomial baseline fitted to their own past."""
 
-    name: str = "weekly"
-    summary: str = (
+    name: ClassVar[str] = "weekly"
+    summary: ClassVar[str] = (
         "weekly counts against their own past: level, yearly cycle and overdispersion; "
         "NB tail of the week and of the last two weeks"
     )
