@@ -36,7 +36,14 @@ from rsn import events
 from rsn.registry.events import ScopesMoved
 from rsn.registry.models import Organization
 from rsn.sharing.models import SharingGrant
-from rsn.sharing.policy import MEMBERS, PUBLIC, Principal, groups_of, reader_keys
+from rsn.sharing.policy import (
+    MEMBERS,
+    ORG_MEMBERS,
+    PUBLIC,
+    Principal,
+    groups_of,
+    reader_keys,
+)
 from rsn.store import Base
 
 PERSONAL = ("user:", "rel:")  # keys held by one person (or a releaser), in no scope
@@ -226,6 +233,34 @@ class Scopes:
         return sorted(u for u, keys in self.keys.items() if keys & item_keys)
 
 
+def readers_of_all(session: Session, items: Iterable[frozenset[str]]) -> frozenset[str]:
+    """The audience keys of an item built from these (an alert from its reports).
+
+    Exactly the readers who may read every one of them, in keys: `public` when all are
+    clear; `members` when each is open to every member; an organization's `org:` key when
+    its observers read them all, its `mem:` key when only its other users do. Decided by
+    what the items' markings open, through the scopes as the registry has them now. An
+    item open only to named people (red, a draft) cannot be summarised for anyone else.
+    """
+    scopes = Scopes.of(session)
+    reach = [set(scopes.reading(keys)) for keys in items]
+    if not reach:
+        raise ValueError("readers of no item: nothing to decide")
+    if any(not r for r in reach):
+        raise ValueError("an item open only to named people cannot be summarised")
+    if all(PUBLIC in r for r in reach):
+        return frozenset({PUBLIC})
+    orgs = [u for u in scopes.keys if u not in (PUBLIC, MEMBERS)]
+    observers = [o for o in orgs if all(r & {PUBLIC, o} for r in reach)]
+    keys = {f"org:{o}" for o in observers}
+    if all(r & {PUBLIC, MEMBERS} for r in reach):
+        return frozenset(keys | {MEMBERS})
+    members = [
+        o for o in orgs if o not in observers and all(r & {PUBLIC, MEMBERS, o} for r in reach)
+    ]
+    return frozenset(keys | {f"{ORG_MEMBERS}{o}" for o in members})
+
+
 def resync(session: Session, *, everything: bool = False) -> list[str]:
     """Bring the stored scopes in line with the registry; the scopes that changed.
 
@@ -279,6 +314,7 @@ __all__ = [
     "keys_of",
     "keyset_id",
     "personal",
+    "readers_of_all",
     "register",
     "resync",
     "units",

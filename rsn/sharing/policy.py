@@ -13,6 +13,8 @@ Both sides of the decision are sets of audience keys:
     red           -> user:<originator>,          user:<own id>
                      user:<id>
     (a draft: see `rsn.sharing.release`)         rel:<own org>[:<own id>]  a releaser
+    (an item built from others, such as an       mem:<own org>     every user of the
+     alert: see `keysets.readers_of_all`)                          org but observers
 
 A reader sees an item exactly when the two sets meet. `visible` states that as SQL
 for queries; `audience` states it over the user table for "who will see this".
@@ -54,6 +56,7 @@ GOVERNMENT = "government-agency"
 RELEASER_ROLES = frozenset({"liaison", "duty-officer"})
 PUBLIC = "public"
 MEMBERS = "members"
+ORG_MEMBERS = "mem:"  # mem:<org>: the organization's users but its observers
 
 
 @dataclass(frozen=True)
@@ -137,7 +140,7 @@ def reader_keys(
     """The audience keys a reader holds, from their user, organization and groups."""
     keys = {PUBLIC, f"user:{user_id}", f"org:{organization_id}"}
     if role != "observer":
-        keys.add(MEMBERS)
+        keys.update({MEMBERS, f"{ORG_MEMBERS}{organization_id}"})
     if organization_type == GOVERNMENT and member_state:
         keys.add(f"state:{member_state}")
     keys.update(f"group:{g}" for g in group_ids)
@@ -220,6 +223,8 @@ def _user_holds(key: str) -> ColumnElement[bool]:
         return User.id == ref
     if kind == "org":
         return User.organization_id == ref
+    if kind == "mem":
+        return and_(User.organization_id == ref, User.role != "observer")
     if kind == "rel":
         org, _, user = ref.partition(":")
         releaser = and_(User.role.in_(sorted(RELEASER_ROLES)), User.organization_id == org)
@@ -339,6 +344,8 @@ def _reason(key: str, *, own_org_id: str, groups: Mapping[str, tuple[str, str]])
         return Reason(key)
     if kind == "org":
         return Reason("originator" if ref == own_org_id else "organization")
+    if kind == "mem":
+        return Reason("org-members")
     if kind == "state":
         return Reason("state", ref)
     if kind == "group":
