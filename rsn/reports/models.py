@@ -26,6 +26,9 @@ class Report(Shareable, Base):
     __tablename__ = "reports"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    # Indexed with `modified` below (ix_reports_org_modified), which serves a look-up by
+    # organization alone too: one index to keep up on every filing, not two.
+    originator_org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"))
     version: Mapped[int] = mapped_column(Integer)
     seq: Mapped[int] = mapped_column(BigInteger, unique=True)
     doc_id: Mapped[int] = mapped_column(BigInteger, unique=True)

@@ -28,8 +28,6 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from sqlalchemy import Index, Select, String, Text, delete, exists, insert, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from rsn import events
@@ -44,7 +42,7 @@ from rsn.sharing.policy import (
     groups_of,
     reader_keys,
 )
-from rsn.store import Base
+from rsn.store import Base, bulk
 
 PERSONAL = ("user:", "rel:")  # keys held by one person (or a releaser), in no scope
 
@@ -105,10 +103,6 @@ def keyset_id(keys: Iterable[str]) -> str:
     return hashlib.sha256("\n".join(sorted(set(keys))).encode()).hexdigest()[:32]
 
 
-def _insert(session: Session) -> Any:
-    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-
-
 def register(session: Session, sets: Iterable[frozenset[str]]) -> dict[frozenset[str], str]:
     """The ids of these key sets, storing (and mapping to scopes) those not seen before.
 
@@ -121,14 +115,11 @@ def register(session: Session, sets: Iterable[frozenset[str]]) -> dict[frozenset
     known = set(session.scalars(select(KeySet.id).where(KeySet.id.in_(sorted(ids.values())))))
     new = {keys: kid for keys, kid in ids.items() if kid not in known}
     if new:
-        upsert, conn = _insert(session), session.connection()
-        rows = [{"id": kid, "keys": "\n".join(sorted(keys))} for keys, kid in new.items()]
-        conn.execute(upsert(KeySet).on_conflict_do_nothing(index_elements=["id"]), rows)
-        members = [{"key": k, "keyset_id": kid} for keys, kid in new.items() for k in keys]
-        conn.execute(
-            upsert(KeySetKey).on_conflict_do_nothing(index_elements=["key", "keyset_id"]),
-            members,
-        )
+        conn = session.connection()
+        rows = [(kid, "\n".join(sorted(keys))) for keys, kid in new.items()]
+        bulk.insert_rows(conn, KeySet, ("id", "keys"), rows, skip_existing=True)
+        members = [(k, kid) for keys, kid in new.items() for k in sorted(keys)]
+        bulk.insert_rows(conn, KeySetKey, ("key", "keyset_id"), members, skip_existing=True)
         _map(session, new)
     return ids
 
@@ -144,15 +135,13 @@ def _map(session: Session, sets: dict[frozenset[str], str]) -> None:
             # A reader in two scopes would count such an item twice; no marking makes one.
             raise ValueError(f"cannot count a keyset mixing public or members: {sorted(keys)}")
     rows = [
-        {"keyset_id": kid, "unit": unit}
+        (kid, unit)
         for keys, kid in sets.items()
         for unit in sorted({u for k in keys for u in holders[k]})
     ]
-    if rows:
-        statement = _insert(session)(KeySetUnit).on_conflict_do_nothing(
-            index_elements=["keyset_id", "unit"]
-        )
-        session.connection().execute(statement, rows)
+    bulk.insert_rows(
+        session.connection(), KeySetUnit, ("keyset_id", "unit"), rows, skip_existing=True
+    )
 
 
 def units(session: Session, keyset_ids: Iterable[str]) -> dict[str, list[str]]:

@@ -59,6 +59,12 @@ def test_postgresql_plans_each_query_for_its_own_values(db: Database) -> None:
     with db.session() as session:
         mode = session.connection().exec_driver_sql("SHOW plan_cache_mode").scalar()
     assert mode == "force_custom_plan"
+    with db.session(write=True) as session:  # a writer's inserts keep their prepared plans
+        mode = session.connection().exec_driver_sql("SHOW plan_cache_mode").scalar()
+    assert mode == "auto"
+    with db.session() as session:  # and the connection reads as before
+        mode = session.connection().exec_driver_sql("SHOW plan_cache_mode").scalar()
+    assert mode == "force_custom_plan"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
