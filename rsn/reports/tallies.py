@@ -93,9 +93,10 @@ class Counted(Base):
     severity: Mapped[str] = mapped_column(String(10))
     tlp: Mapped[str] = mapped_column(String(20))
 
-    # The personal part of a count and a scope's recount read it by keyset.
+    # The personal part of a count reads it by keyset and day (a reader's few red items
+    # and drafts in a window), a scope's recount by keyset.
     __table_args__ = (
-        Index("ix_report_counted_keyset", "keyset"),
+        Index("ix_report_counted_keyset_day", "keyset", "day"),
         {"sqlite_with_rowid": False},
     )
 
