@@ -411,12 +411,16 @@ def counts(
         if after is not None:
             where.append(Tally.start < after)
         parts.append(select(getattr(Tally, by).label("k"), Tally.n.label("n")).where(*where))
-    mine = [Counted.keyset.in_(keysets.personal(principal)), *narrowed(Counted)]
-    if since is not None:
-        mine.append(Counted.day >= since)
-    if until is not None:
-        mine.append(Counted.day < until)
-    parts.append(select(getattr(Counted, by).label("k"), literal(1).label("n")).where(*mine))
+    # The reader's own keysets, listed first: as a subquery PostgreSQL planned a scan of
+    # every counted report for them (17 ms at 100,000); as a list, a look-up of each.
+    own = list(session.scalars(keysets.personal(principal)))
+    if own:
+        mine = [Counted.keyset.in_(own), *narrowed(Counted)]
+        if since is not None:
+            mine.append(Counted.day >= since)
+        if until is not None:
+            mine.append(Counted.day < until)
+        parts.append(select(getattr(Counted, by).label("k"), literal(1).label("n")).where(*mine))
     rows = union_all(*parts).subquery()
     total = func.sum(rows.c.n)
     query = select(rows.c.k, total).group_by(rows.c.k).having(total > 0).order_by(rows.c.k)
