@@ -279,7 +279,7 @@ def _expected(session: Session) -> Counter[Row]:
             if item.fields is not None:
                 kid = keysets.keyset_id(item.keys)
                 shapes[item.fields.shape(kid)] += 1
-                readers[kid] = scopes.reading(item.keys)
+                readers[kid] = scopes.counting(item.keys)
         counts.update(_spread(shapes, readers))
     return counts
 

@@ -6,13 +6,20 @@ not scale: amber items fan out into thousands of distinct sets (each originator 
 distribution), and a reader would sum over all of those it opens.
 
 So counts are kept per *scope*: the readers who hold the same keys apart from their
-own person. There are few: `public` (everyone), `members` (every user but observers)
-and one per organization (its organization, state and group keys, which its members
-and observers hold alike). `sharing_scopes` spells each scope's keys; a keyset maps
-to the scopes whose keys it meets (`sharing_keyset_units`), so an item counts once
-in each scope that may read it and a reader sums the few scopes it is in
-(`units_of`). Keys of a person alone (`user:`, `rel:`: red items, drafts) are no
-scope: a reader counts those items live, and they are few (`personal`).
+own person. There are few: `public` (everyone), `members` (every user but observers),
+one per member state (`state:XX`, the key its government agencies hold) and one per
+organization (its organization, state and group keys, which its members and observers
+hold alike). `sharing_scopes` spells each scope's keys; a keyset maps to the scopes
+that count it (`sharing_keyset_units`), so an item counts once for each reader and a
+reader sums the few scopes it is in (`units_of`).
+
+An item open to a state is counted once, in the state's scope, not once in each of its
+agencies': an organization's scope counts only what it reads through keys other than
+its state's (`counts_in`). An organization holds one state key at most, so its readers,
+who sum both scopes, count each item they read exactly once. That keeps the rows an
+amber report to three states adds to the states it names, however many agencies each
+has. Keys of a person alone (`user:`, `rel:`: red items, drafts) are no scope: a reader
+counts those items live, and they are few (`personal`).
 
 A registry change that moves an organization's keys (`ScopesMoved`) re-derives the
 scopes and publishes `UnitsMoved` with those that changed, for the counts kept per
@@ -45,6 +52,7 @@ from rsn.sharing.policy import (
 from rsn.store import Base, bulk
 
 PERSONAL = ("user:", "rel:")  # keys held by one person (or a releaser), in no scope
+STATE = "state:"  # a member state's key: its government agencies hold it, and it names its scope
 
 
 class KeySet(Base):
@@ -68,7 +76,8 @@ class KeySetKey(Base):
 
 
 class Scope(Base):
-    """A key the readers of one scope hold (`public`, `members`, or an organization's id)."""
+    """A key the readers of one scope hold (`public`, `members`, `state:XX`, or an
+    organization's id)."""
 
     __tablename__ = "sharing_scopes"
 
@@ -124,21 +133,36 @@ def register(session: Session, sets: Iterable[frozenset[str]]) -> dict[frozenset
     return ids
 
 
+def counts_in(unit: str, met: Iterable[str]) -> bool:
+    """Whether a scope counts an item whose keys meet the scope's keys in `met`.
+
+    An organization's scope leaves to its state's scope what it reads through the
+    state key: its readers sum both, and the item must count once for them.
+    """
+    met = list(met)
+    if not met:
+        return False
+    if unit in (PUBLIC, MEMBERS) or unit.startswith(STATE):
+        return True
+    return not any(k.startswith(STATE) for k in met)
+
+
 def _map(session: Session, sets: dict[frozenset[str], str]) -> None:
-    """Record which scopes read each of these keysets."""
+    """Record which scopes count each of these keysets."""
     all_keys = sorted({k for keys in sets for k in keys})
     holders: dict[str, set[str]] = defaultdict(set)
     for unit, key in session.execute(select(Scope.unit, Scope.key).where(Scope.key.in_(all_keys))):
         holders[key].add(unit)
-    for keys in sets:
+    rows = []
+    for keys, kid in sets.items():
         if len(keys) > 1 and keys & {PUBLIC, MEMBERS}:
             # A reader in two scopes would count such an item twice; no marking makes one.
             raise ValueError(f"cannot count a keyset mixing public or members: {sorted(keys)}")
-    rows = [
-        (kid, unit)
-        for keys, kid in sets.items()
-        for unit in sorted({u for k in keys for u in holders[k]})
-    ]
+        met: dict[str, list[str]] = defaultdict(list)
+        for k in keys:
+            for unit in holders[k]:
+                met[unit].append(k)
+        rows.extend((kid, unit) for unit in sorted(met) if counts_in(unit, met[unit]))
     bulk.insert_rows(
         session.connection(), KeySetUnit, ("keyset_id", "unit"), rows, skip_existing=True
     )
@@ -159,7 +183,7 @@ def units_of(principal: Principal) -> list[str]:
     """The scopes a reader is in: their counts are the sums kept for these."""
     own = [principal.organization_id] if principal.organization_id else []
     shared = [u for u in (PUBLIC, MEMBERS) if u in principal.keys]
-    return shared + own
+    return shared + sorted(k for k in principal.keys if k.startswith(STATE)) + own
 
 
 def personal(principal: Principal) -> Select[Any]:
@@ -203,7 +227,12 @@ def _scope_keys(session: Session, org: Organization) -> frozenset[str]:
 def _wanted(session: Session) -> dict[str, frozenset[str]]:
     scopes = {PUBLIC: frozenset({PUBLIC}), MEMBERS: frozenset({MEMBERS})}
     for org in session.scalars(select(Organization)):
-        scopes[org.id] = _scope_keys(session, org)
+        keys = _scope_keys(session, org)
+        states = [k for k in keys if k.startswith(STATE)]
+        if len(states) > 1:  # its readers would count an item open to both states twice
+            raise ValueError(f"organization {org.id} holds more than one state key: {states}")
+        scopes[org.id] = keys
+        scopes.update((k, frozenset({k})) for k in states)
     return scopes
 
 
@@ -218,8 +247,15 @@ class Scopes:
         return cls(_wanted(session))
 
     def reading(self, item_keys: frozenset[str]) -> list[str]:
-        """The scopes that may read an item with these keys."""
-        return sorted(u for u, keys in self.keys.items() if keys & item_keys)
+        """`public`, `members` and the organizations whose readers may read an item with
+        these keys (states are not listed: their agencies are)."""
+        return sorted(
+            u for u, keys in self.keys.items() if not u.startswith(STATE) and keys & item_keys
+        )
+
+    def counting(self, item_keys: frozenset[str]) -> list[str]:
+        """The scopes that count an item with these keys."""
+        return sorted(u for u, keys in self.keys.items() if counts_in(u, keys & item_keys))
 
 
 def readers_of_all(session: Session, items: Iterable[frozenset[str]]) -> frozenset[str]:
@@ -239,7 +275,7 @@ def readers_of_all(session: Session, items: Iterable[frozenset[str]]) -> frozens
         raise ValueError("an item open only to named people cannot be summarised")
     if all(PUBLIC in r for r in reach):
         return frozenset({PUBLIC})
-    orgs = [u for u in scopes.keys if u not in (PUBLIC, MEMBERS)]
+    orgs = [u for u in scopes.keys if u not in (PUBLIC, MEMBERS) and not u.startswith(STATE)]
     observers = [o for o in orgs if all(r & {PUBLIC, o} for r in reach)]
     keys = {f"org:{o}" for o in observers}
     if all(r & {PUBLIC, MEMBERS} for r in reach):
@@ -280,7 +316,10 @@ def resync(session: Session, *, everything: bool = False) -> list[str]:
         opened = select(KeySetKey.keyset_id, KeySetKey.key).where(
             KeySetKey.key.in_(sorted(wanted.get(unit, ())))
         )
-        reached = sorted({kid for kid, _ in session.execute(opened)})
+        met: dict[str, list[str]] = defaultdict(list)
+        for kid, key in session.execute(opened):
+            met[kid].append(key)
+        reached = sorted(kid for kid, keys in met.items() if counts_in(unit, keys))
         if reached:
             conn.execute(insert(KeySetUnit), [{"keyset_id": k, "unit": unit} for k in reached])
     return moved
@@ -300,6 +339,7 @@ __all__ = [
     "Scope",
     "Scopes",
     "UnitsMoved",
+    "counts_in",
     "keys_of",
     "keyset_id",
     "personal",

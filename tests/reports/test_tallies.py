@@ -2,7 +2,7 @@
 
 The property: whatever sequence of filings, drafts, releases, edits (marking,
 distribution, category, country, date), revocations and registry changes (a group's
-members replaced, a new agency) happens, each reader's tallies
+members replaced, a new agency, an organization's type or state changed) happens, each reader's tallies
 (`rsn.reports.tallies.counts`) are exactly what counting the reports they may read
 gives (`listing.live_counts`), by every field, over all time and over windows of whole
 days that cut months and years; and `tallies.check` finds nothing to correct.
@@ -19,10 +19,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from rsn import sharing
+from rsn import events, sharing
 from rsn.cli.main import app
 from rsn.interop import staged
 from rsn.registry import service as registry
+from rsn.registry.events import ScopesMoved
 from rsn.registry.models import NodeSetting
 from rsn.reports import listing, tallies
 from rsn.store import Database
@@ -76,6 +77,26 @@ def regroup(world: World, grouping: int) -> None:
             organizations=[registry.get_organization(s, slug=o) for o in orgs],
             member_states=states,
         )
+    for name in list(world.people):
+        world.refresh(name)
+
+
+RETYPES = [  # (organization, type, member state): what an approved change may make of it
+    ("in-watch", "government-agency", "IN"),  # now holds IN's key: counted in IN's scope
+    ("in-watch", "cso", "IN"),
+    ("bd-police", "government-agency", "MM"),  # another state's agency
+    ("bd-police", "government-agency", "BD"),
+]
+
+
+def retype(world: World, change: int) -> None:
+    """An organization's type or state changed, as an approved request changes it."""
+    slug, kind, state = RETYPES[change]
+    with world.db.session(write=True) as s:
+        org = registry.get_organization(s, slug=slug)
+        org.type, org.member_state = kind, state
+        s.flush()
+        events.publish(s, ScopesMoved((org.id,)))
     for name in list(world.people):
         world.refresh(name)
 
@@ -146,6 +167,7 @@ operation = st.one_of(
     st.tuples(st.just("release"), st.integers(0, 50)),
     st.tuples(st.just("regroup"), st.sampled_from(range(len(GROUPINGS)))),
     st.tuples(st.just("agency")),
+    st.tuples(st.just("retype"), st.sampled_from(range(len(RETYPES)))),
 )
 
 
@@ -194,6 +216,8 @@ def test_kept_counts_equal_live_counts_after_any_writes(
             regroup(world, op[1])
         elif op[0] == "agency" and len(world.orgs) < 9:
             new_agency(world)
+        elif op[0] == "retype":
+            retype(world, op[1])
     agree(db, world, clock.now, tuple(p for p in world.people if p.startswith("in-new")))
 
 
