@@ -2,10 +2,11 @@
 
 The property: whatever sequence of filings, drafts, releases, edits (marking,
 distribution, category, country, date), revocations and registry changes (a group's
-members replaced, a new agency, an organization's type or state changed) happens, each reader's tallies
-(`rsn.reports.tallies.counts`) are exactly what counting the reports they may read
-gives (`listing.live_counts`), by every field, over all time and over windows of whole
-days that cut months and years; and `tallies.check` finds nothing to correct.
+members replaced, a new agency, an organization's type or state changed) happens,
+each reader's tallies (`rsn.reports.tallies.counts`) are exactly what counting the
+reports they may read gives (`listing.live_counts`), by every field, over all time
+and over windows of whole days that cut months and years; and `tallies.check` finds
+nothing to correct.
 """
 
 from __future__ import annotations
