@@ -28,7 +28,7 @@ from rsn.reports.models import (
     ReportObservable,
     ReportVersion,
 )
-from rsn.reports.tallies import Counted, Tally
+from rsn.reports.tallies import Counted, Tally, Term
 from rsn.sharing.keysets import KeySet, KeySetKey
 from rsn.sharing.models import SharingGrant, StagedGrant
 
@@ -68,6 +68,7 @@ __all__ = [
     "Subscription",
     "Tally",
     "TaxiiStatus",
+    "Term",
     "User",
     "WebSession",
 ]

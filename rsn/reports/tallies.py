@@ -30,12 +30,12 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Date,
     ForeignKey,
     Index,
     Integer,
     Select,
     String,
+    UniqueConstraint,
     delete,
     func,
     literal,
@@ -57,21 +57,36 @@ log = logging.getLogger("rsn.reports")
 CHUNK = 5000  # reports read at once when counting from the store
 
 
+class Term(Base):
+    """A number standing for a scope, category, country, severity or marking in the
+    tallies: a row of small integers is a quarter the size of its words, and adding to
+    it compares integers (`report_tallies` is written on every filing)."""
+
+    __tablename__ = "report_tally_terms"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    field: Mapped[str] = mapped_column(String(10))
+    term: Mapped[str] = mapped_column(String(120))
+
+    __table_args__ = (UniqueConstraint("field", "term", name="uq_report_tally_terms"),)
+
+
 class Tally(Base):
     """How many live reports one scope may read share a period, category, country, etc.
 
-    `span` is `d`, `m` or `y`: the row counts the day, month or year starting `start`.
+    `span` is 0, 1 or 2: the row counts the day, month or year starting on day `start`
+    (`date.toordinal`). The other keys are `Term` numbers.
     """
 
     __tablename__ = "report_tallies"
 
-    unit: Mapped[str] = mapped_column(String(40), primary_key=True)
-    span: Mapped[str] = mapped_column(String(1), primary_key=True)
-    start: Mapped[date] = mapped_column(Date, primary_key=True)
-    category: Mapped[str] = mapped_column(String(120), primary_key=True)
-    country: Mapped[str] = mapped_column(String(2), primary_key=True)
-    severity: Mapped[str] = mapped_column(String(10), primary_key=True)
-    tlp: Mapped[str] = mapped_column(String(20), primary_key=True)
+    unit: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    span: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    start: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    category: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    country: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    severity: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    tlp: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     n: Mapped[int] = mapped_column(Integer)
 
     # Rows live in their key's own B-tree on SQLite: one tree to update per upsert, not two.
@@ -79,7 +94,10 @@ class Tally(Base):
 
 
 class Counted(Base):
-    """Where a report is counted now: its next version takes its one from this row."""
+    """Where a report is counted now: its next version takes its one from this row.
+
+    `day` is the ordinal of its UTC day; category, country, severity, tlp are `Term`s.
+    """
 
     __tablename__ = "report_counted"
 
@@ -87,11 +105,11 @@ class Counted(Base):
         ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True
     )
     keyset: Mapped[str] = mapped_column(String(32))
-    day: Mapped[date] = mapped_column(Date)
-    category: Mapped[str] = mapped_column(String(120))
-    country: Mapped[str] = mapped_column(String(2))
-    severity: Mapped[str] = mapped_column(String(10))
-    tlp: Mapped[str] = mapped_column(String(20))
+    day: Mapped[int] = mapped_column(Integer)
+    category: Mapped[int] = mapped_column(Integer)
+    country: Mapped[int] = mapped_column(Integer)
+    severity: Mapped[int] = mapped_column(Integer)
+    tlp: Mapped[int] = mapped_column(Integer)
 
     # The personal part of a count reads it by keyset and day (a reader's few red items
     # and drafts in a window), a scope's recount by keyset.
@@ -101,11 +119,40 @@ class Counted(Base):
     )
 
 
-COUNTED_KEY = ("keyset", "day", "category", "country", "severity", "tlp")
-Shape = tuple[str, date, str, str, str, str]  # where a report is counted, in COUNTED_KEY order
-TALLY_KEY = ("unit", "span", "start", "category", "country", "severity", "tlp")
-Row = tuple[str, str, date, str, str, str, str]  # a row of report_tallies, in TALLY_KEY order
-SPANS = ("d", "m", "y")
+FIELDS = ("category", "country", "severity", "tlp")  # what a report is counted by
+COUNTED_KEY = ("keyset", "day", *FIELDS)
+Shape = tuple[str, int, int, int, int, int]  # where a report is counted, in COUNTED_KEY order
+TALLY_KEY = ("unit", "span", "start", *FIELDS)
+Row = tuple[int, int, int, int, int, int, int]  # a row of report_tallies, in TALLY_KEY order
+SPANS = ("d", "m", "y")  # span 0, 1, 2
+Spelled = tuple[str, str, date, str, str, str, str]  # a row in words: scope, span, start, …
+
+
+def codes(session: Session, field: str, terms: Iterable[str]) -> dict[str, int]:
+    """The numbers of these terms of one field, numbering those not seen before."""
+    wanted = set(terms)
+    if not wanted:
+        return {}
+    query = select(Term.term, Term.id).where(Term.field == field, Term.term.in_(sorted(wanted)))
+    found: dict[str, int] = {t: i for t, i in session.execute(query)}
+    if len(found) < len(wanted):
+        new = [(field, t) for t in sorted(wanted - found.keys())]
+        # Two writers numbering the same term at once: the second insert is ignored.
+        bulk.insert_rows(session.connection(), Term, ("field", "term"), new, skip_existing=True)
+        found.update((t, i) for t, i in session.execute(query))
+    return found
+
+
+def known(session: Session, field: str, terms: Iterable[str]) -> list[int]:
+    """The numbers of those of these terms that have one (what a filter can match)."""
+    query = select(Term.id).where(Term.field == field, Term.term.in_(sorted(set(terms))))
+    return list(session.scalars(query))
+
+
+def spelled(session: Session, ids: Iterable[int]) -> dict[int, str]:
+    """The terms these numbers stand for."""
+    wanted = sorted(set(ids))
+    return {i: t for i, t in session.execute(select(Term.id, Term.term).where(Term.id.in_(wanted)))}
 
 
 @dataclass(frozen=True)
@@ -118,9 +165,8 @@ class Fields:
     severity: str
     tlp: str
 
-    def shape(self, keyset: str) -> Shape:
-        day = self.occurred_at.astimezone(UTC).date()
-        return (keyset, day, self.category, self.country, self.severity, self.tlp)
+    def day(self) -> int:
+        return self.occurred_at.astimezone(UTC).date().toordinal()
 
 
 @dataclass(frozen=True)
@@ -153,7 +199,9 @@ def apply(session: Session, items: Sequence[Item], *, fresh: bool) -> None:
     """Count these reports where they belong now; `fresh`: they were counted nowhere yet."""
     if not items:
         return
-    ids = keysets.register(session, [i.keys for i in items if i.fields is not None])
+    counting = [i for i in items if i.fields is not None]
+    ids = keysets.register(session, [i.keys for i in counting])
+    numbers = {f: codes(session, f, {getattr(i.fields, f) for i in counting}) for f in FIELDS}
     delta: Counter[Shape] = Counter()
     conn = session.connection()
     if not fresh:
@@ -163,33 +211,47 @@ def apply(session: Session, items: Sequence[Item], *, fresh: bool) -> None:
             delta[(old.keyset, old.day, old.category, old.country, old.severity, old.tlp)] -= 1
         conn.execute(delete(Counted).where(Counted.report_id.in_(report_ids)))
     marks = []
-    for item in items:
-        if item.fields is None:
-            continue
-        shape = item.fields.shape(ids[item.keys])
+    for item in counting:
+        f = item.fields
+        assert f is not None
+        shape = (
+            ids[item.keys],
+            f.day(),
+            numbers["category"][f.category],
+            numbers["country"][f.country],
+            numbers["severity"][f.severity],
+            numbers["tlp"][f.tlp],
+        )
         delta[shape] += 1
         marks.append((item.report_id, *shape))
     bulk.insert_rows(conn, Counted, ("report_id", *COUNTED_KEY), marks)
     readers = keysets.units(session, {shape[0] for shape, n in delta.items() if n})
-    _add(session, _spread(delta, readers))
+    units = codes(session, "unit", {u for us in readers.values() for u in us})
+    _add(session, _spread(delta, {k: [units[u] for u in us] for k, us in readers.items()}))
 
 
-def _spread(delta: Counter[Shape], readers: dict[str, list[str]]) -> Counter[Row]:
+def _starts(day: int) -> tuple[int, int, int]:
+    """The first days of the day, month and year a day is in (ordinals)."""
+    d = date.fromordinal(day)
+    return day, d.replace(day=1).toordinal(), d.replace(month=1, day=1).toordinal()
+
+
+def _spread(delta: Counter[Shape], readers: dict[str, list[int]]) -> Counter[Row]:
     """Each keyset's change, added to the day, month and year rows of every scope reading it."""
     rows: Counter[Row] = Counter()
     for (keyset, day, category, country, severity, tlp), n in delta.items():
         if not n:
             continue
-        starts = (day, day.replace(day=1), day.replace(month=1, day=1))
+        starts = _starts(day)
         for unit in readers.get(keyset, ()):
-            for span, start in zip(SPANS, starts, strict=True):
+            for span, start in enumerate(starts):
                 rows[(unit, span, start, category, country, severity, tlp)] += n
     return rows
 
 
 def _add(session: Session, delta: Counter[Row]) -> None:
     """Add each row's change, making the row when new: the hottest statement of a filing
-    (a report adds to ~8 rows), so one statement, rows as plain tuples (`rsn.store.bulk`)."""
+    (a report adds to ~6 rows), so one statement, rows as plain tuples (`rsn.store.bulk`)."""
     conn = session.connection()
     changes = delta.items()
     if conn.dialect.name == "postgresql":  # concurrent writers take the rows' locks in one order
@@ -204,7 +266,8 @@ def _on_units_moved(session: Session, moved: keysets.UnitsMoved) -> None:
 
 def recount_units(session: Session, units: Sequence[str]) -> None:
     """Recount the rows of these scopes from where each report is counted."""
-    session.connection().execute(delete(Tally).where(Tally.unit.in_(list(units))))
+    numbers = codes(session, "unit", units)
+    session.connection().execute(delete(Tally).where(Tally.unit.in_(list(numbers.values()))))
     grouped = (
         select(
             keysets.KeySetUnit.unit,
@@ -215,13 +278,14 @@ def recount_units(session: Session, units: Sequence[str]) -> None:
         .where(keysets.KeySetUnit.unit.in_(list(units)))
         .group_by(keysets.KeySetUnit.unit, *(getattr(Counted, c) for c in COUNTED_KEY[1:]))
     )
+    alone = {u: [numbers[u]] for u in units}  # each scope's own rows, as if a keyset
     delta: Counter[Shape] = Counter()
     for unit, day, category, country, severity, tlp, n in session.execute(grouped):
         delta[(unit, day, category, country, severity, tlp)] += n
         if len(delta) >= CHUNK:
-            _add(session, _spread(delta, {u: [u] for u in units}))
+            _add(session, _spread(delta, alone))
             delta.clear()
-    _add(session, _spread(delta, {u: [u] for u in units}))
+    _add(session, _spread(delta, alone))
 
 
 def _stored(session: Session, report_ids: Sequence[str]) -> list[Item]:
@@ -268,19 +332,21 @@ def _in_chunks(session: Session) -> Iterator[list[Item]]:
         yield _stored(session, ids)
 
 
-def _expected(session: Session) -> Counter[Row]:
-    """What the tallies should hold, counted from the reports, their grants and the registry."""
+def _expected(session: Session) -> Counter[Spelled]:
+    """What the tallies should hold, in words, counted from the reports, their grants
+    and the registry (nothing kept is trusted)."""
     scopes = keysets.Scopes.of(session)
-    counts: Counter[Row] = Counter()
+    counts: Counter[Spelled] = Counter()
     for items in _in_chunks(session):
-        shapes: Counter[Shape] = Counter()
-        readers: dict[str, list[str]] = {}
         for item in items:
-            if item.fields is not None:
-                kid = keysets.keyset_id(item.keys)
-                shapes[item.fields.shape(kid)] += 1
-                readers[kid] = scopes.counting(item.keys)
-        counts.update(_spread(shapes, readers))
+            f = item.fields
+            if f is None:
+                continue
+            day = date.fromordinal(f.day())
+            starts = (day, day.replace(day=1), day.replace(month=1, day=1))
+            for unit in scopes.counting(item.keys):
+                for span, start in zip(SPANS, starts, strict=True):
+                    counts[(unit, span, start, f.category, f.country, f.severity, f.tlp)] += 1
     return counts
 
 
@@ -313,9 +379,9 @@ def recount_if_stale(db: Database) -> int | None:
 
 @dataclass(frozen=True)
 class Mismatch:
-    """A row whose kept count differs from the recount."""
+    """A row whose kept count differs from the recount, in words."""
 
-    row: Row
+    row: Spelled
     kept: int
     counted: int
 
@@ -323,10 +389,17 @@ class Mismatch:
 def check(session: Session) -> list[Mismatch]:
     """Every row where the kept tallies differ from a recount (none when they agree)."""
     expected = _expected(session)
-    kept: Counter[Row] = Counter()
-    for row in session.execute(select(Tally).where(Tally.n != 0)):
-        t = row[0]
-        kept[(t.unit, t.span, t.start, t.category, t.country, t.severity, t.tlp)] = t.n
+    stored = list(session.execute(select(Tally).where(Tally.n != 0)).scalars())
+    words = spelled(session, {getattr(t, c) for t in stored for c in ("unit", *FIELDS)})
+    kept: Counter[Spelled] = Counter()
+    for t in stored:
+        row = (
+            words.get(t.unit, f"#{t.unit}"),
+            SPANS[t.span] if 0 <= t.span < len(SPANS) else f"#{t.span}",
+            date.fromordinal(t.start),
+            *(words.get(getattr(t, c), f"#{getattr(t, c)}") for c in FIELDS),
+        )
+        kept[row] = t.n  # type: ignore[index]
     return [
         Mismatch(row, kept[row], expected[row])
         for row in sorted(set(kept) | set(expected))
@@ -390,26 +463,29 @@ def counts(
     """
     if since is not None and until is not None and until <= since:
         return []
-    wanted = list(categories) if categories is not None else None
+    filters: list[tuple[str, list[int]]] = []
+    for field, terms in (
+        ("category", categories),
+        ("country", [country] if country else None),
+        ("tlp", [tlp] if tlp else None),
+    ):
+        if terms is not None:
+            numbers = known(session, field, terms)
+            if not numbers:
+                return []  # no report was ever counted with it
+            filters.append((field, numbers))
 
     def narrowed(table: Any) -> list[ColumnElement[bool]]:
-        where: list[ColumnElement[bool]] = []
-        if wanted is not None:
-            where.append(table.category.in_(wanted))
-        if country:
-            where.append(table.country == country)
-        if tlp:
-            where.append(table.tlp == tlp)
-        return where
+        return [getattr(table, field).in_(numbers) for field, numbers in filters]
 
-    units = keysets.units_of(principal)
+    units = known(session, "unit", keysets.units_of(principal))
     parts: list[Select[Any]] = []
     for span, first, after in periods(since, until):  # each piece walks the key in order
-        where = [Tally.unit.in_(units), Tally.span == span, *narrowed(Tally)]
+        where = [Tally.unit.in_(units), Tally.span == SPANS.index(span), *narrowed(Tally)]
         if first is not None:
-            where.append(Tally.start >= first)
+            where.append(Tally.start >= first.toordinal())
         if after is not None:
-            where.append(Tally.start < after)
+            where.append(Tally.start < after.toordinal())
         parts.append(select(getattr(Tally, by).label("k"), Tally.n.label("n")).where(*where))
     # The reader's own keysets, listed first: as a subquery PostgreSQL planned a scan of
     # every counted report for them (17 ms at 100,000); as a list, a look-up of each.
@@ -417,19 +493,22 @@ def counts(
     if own:
         mine = [Counted.keyset.in_(own), *narrowed(Counted)]
         if since is not None:
-            mine.append(Counted.day >= since)
+            mine.append(Counted.day >= since.toordinal())
         if until is not None:
-            mine.append(Counted.day < until)
+            mine.append(Counted.day < until.toordinal())
         parts.append(select(getattr(Counted, by).label("k"), literal(1).label("n")).where(*mine))
     rows = union_all(*parts).subquery()
     total = func.sum(rows.c.n)
-    query = select(rows.c.k, total).group_by(rows.c.k).having(total > 0).order_by(rows.c.k)
-    return [(str(k), int(n)) for k, n in session.execute(query)]
+    query = select(rows.c.k, total).group_by(rows.c.k).having(total > 0)
+    found = [(int(k), int(n)) for k, n in session.execute(query)]
+    words = spelled(session, (k for k, _ in found))
+    return sorted((words[k], n) for k, n in found)
 
 
 __all__ = [
     "Counted",
     "Tally",
+    "Term",
     "apply",
     "check",
     "counts",

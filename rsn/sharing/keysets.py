@@ -153,7 +153,7 @@ def _map(session: Session, sets: dict[frozenset[str], str]) -> None:
     holders: dict[str, set[str]] = defaultdict(set)
     for unit, key in session.execute(select(Scope.unit, Scope.key).where(Scope.key.in_(all_keys))):
         holders[key].add(unit)
-    rows = []
+    rows: list[tuple[str, str]] = []
     for keys, kid in sets.items():
         if len(keys) > 1 and keys & {PUBLIC, MEMBERS}:
             # A reader in two scopes would count such an item twice; no marking makes one.
