@@ -2,9 +2,10 @@
 
 Counting live reports with the sharing filter probes a grant per report, so it grows
 with the store (a dashboard took 330 ms at 100,000 reports). Instead each report adds
-one to rows of `report_tallies`: one for each reader scope that may read it
-(`rsn.sharing.keysets`: `public`, `members`, or an organization), for the UTC day,
-month and year it occurred, by category, country, severity and marking. A reader's
+one to rows of `report_tallies`: one for each reader scope that counts it
+(`rsn.sharing.keysets`: `public`, `members`, a member state or an organization), for
+the UTC day, month and year it occurred, by category, country, severity and marking,
+all as numbers (`Term`). A reader's
 count sums the rows of the two or three scopes they are in, over the fewest rows
 that cover the period (whole years, then months, then days: `periods`), plus a live
 count of the few reports only keys of their own open (red, drafts), read from
