@@ -129,18 +129,28 @@ SPANS = ("d", "m", "y")  # span 0, 1, 2
 Spelled = tuple[str, str, date, str, str, str, str]  # a row in words: scope, span, start, …
 
 
-def codes(session: Session, field: str, terms: Iterable[str]) -> dict[str, int]:
-    """The numbers of these terms of one field, numbering those not seen before."""
-    wanted = set(terms)
-    if not wanted:
-        return {}
-    query = select(Term.term, Term.id).where(Term.field == field, Term.term.in_(sorted(wanted)))
-    found: dict[str, int] = {t: i for t, i in session.execute(query)}
-    if len(found) < len(wanted):
-        new = [(field, t) for t in sorted(wanted - found.keys())]
+def codes(session: Session, wanted: dict[str, set[str]]) -> dict[str, dict[str, int]]:
+    """The numbers of these terms, by field, numbering those not seen before."""
+    fields = sorted(f for f, terms in wanted.items() if terms)
+    found: dict[str, dict[str, int]] = {f: {} for f in wanted}
+    if not fields:
+        return found
+    every = sorted({t for f in fields for t in wanted[f]})
+    query = select(Term.field, Term.term, Term.id).where(
+        Term.field.in_(fields), Term.term.in_(every)
+    )
+
+    def look() -> None:
+        for field, term, number in session.execute(query):
+            if term in wanted[field]:
+                found[field][term] = number
+
+    look()
+    new = [(f, t) for f in fields for t in sorted(wanted[f] - found[f].keys())]
+    if new:
         # Two writers numbering the same term at once: the second insert is ignored.
         bulk.insert_rows(session.connection(), Term, ("field", "term"), new, skip_existing=True)
-        found.update((t, i) for t, i in session.execute(query))
+        look()
     return found
 
 
@@ -201,8 +211,7 @@ def apply(session: Session, items: Sequence[Item], *, fresh: bool) -> None:
     if not items:
         return
     counting = [i for i in items if i.fields is not None]
-    ids = keysets.register(session, [i.keys for i in counting])
-    numbers = {f: codes(session, f, {getattr(i.fields, f) for i in counting}) for f in FIELDS}
+    registered = keysets.register(session, [i.keys for i in counting])
     delta: Counter[Shape] = Counter()
     conn = session.connection()
     if not fresh:
@@ -211,12 +220,19 @@ def apply(session: Session, items: Sequence[Item], *, fresh: bool) -> None:
             old = row[0]
             delta[(old.keyset, old.day, old.category, old.country, old.severity, old.tlp)] -= 1
         conn.execute(delete(Counted).where(Counted.report_id.in_(report_ids)))
+    readers = dict(registered.units)
+    gone = {shape[0] for shape in delta} - readers.keys()  # where edited reports were
+    if gone:
+        readers.update(keysets.units(session, gone))
+    wanted = {f: {getattr(i.fields, f) for i in counting} for f in FIELDS}
+    wanted["unit"] = {u for us in readers.values() for u in us}
+    numbers = codes(session, wanted)
     marks = []
     for item in counting:
         f = item.fields
         assert f is not None
         shape = (
-            ids[item.keys],
+            registered.ids[item.keys],
             f.day(),
             numbers["category"][f.category],
             numbers["country"][f.country],
@@ -226,8 +242,7 @@ def apply(session: Session, items: Sequence[Item], *, fresh: bool) -> None:
         delta[shape] += 1
         marks.append((item.report_id, *shape))
     bulk.insert_rows(conn, Counted, ("report_id", *COUNTED_KEY), marks)
-    readers = keysets.units(session, {shape[0] for shape, n in delta.items() if n})
-    units = codes(session, "unit", {u for us in readers.values() for u in us})
+    units = numbers["unit"]
     _add(session, _spread(delta, {k: [units[u] for u in us] for k, us in readers.items()}))
 
 
@@ -267,7 +282,7 @@ def _on_units_moved(session: Session, moved: keysets.UnitsMoved) -> None:
 
 def recount_units(session: Session, units: Sequence[str]) -> None:
     """Recount the rows of these scopes from where each report is counted."""
-    numbers = codes(session, "unit", units)
+    numbers = codes(session, {"unit": set(units)})["unit"]
     session.connection().execute(delete(Tally).where(Tally.unit.in_(list(numbers.values()))))
     grouped = (
         select(

@@ -28,6 +28,7 @@ scope to be rebuilt in the same transaction.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections import defaultdict
 from collections.abc import Iterable
@@ -109,28 +110,51 @@ class UnitsMoved(events.Event):
 
 def keyset_id(keys: Iterable[str]) -> str:
     """The digest that names this set of keys (the same set, the same id, on every node)."""
-    return hashlib.sha256("\n".join(sorted(set(keys))).encode()).hexdigest()[:32]
+    return _digest(frozenset(keys))
 
 
-def register(session: Session, sets: Iterable[frozenset[str]]) -> dict[frozenset[str], str]:
-    """The ids of these key sets, storing (and mapping to scopes) those not seen before.
+@functools.lru_cache(maxsize=65536)
+def _digest(keys: frozenset[str]) -> str:
+    # Named once a set: a batch of filings meets the same few sets again and again.
+    return hashlib.sha256("\n".join(sorted(keys)).encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class Registered:
+    """Key sets' ids, and the scopes that count each (a set counted by none maps to [])."""
+
+    ids: dict[frozenset[str], str]
+    units: dict[str, list[str]]
+
+
+def register(session: Session, sets: Iterable[frozenset[str]]) -> Registered:
+    """The ids of these key sets and their scopes, storing (and mapping to scopes) those
+    not seen before.
 
     In the caller's transaction. Two writers registering the same new set at once both
     succeed: the second insert is ignored (its rows are the same).
     """
-    ids = {keys: keyset_id(keys) for keys in set(sets)}
-    if not ids:
-        return {}
-    known = set(session.scalars(select(KeySet.id).where(KeySet.id.in_(sorted(ids.values())))))
-    new = {keys: kid for keys, kid in ids.items() if kid not in known}
+    ids = {keys: _digest(keys) for keys in set(sets)}
+    found: dict[str, list[str]] = {}
+    if ids:  # known sets and their scopes in one look-up
+        query = (
+            select(KeySet.id, KeySetUnit.unit)
+            .outerjoin(KeySetUnit, KeySetUnit.keyset_id == KeySet.id)
+            .where(KeySet.id.in_(sorted(set(ids.values()))))
+        )
+        for kid, unit in session.execute(query):
+            found.setdefault(kid, [])
+            if unit is not None:
+                found[kid].append(unit)
+    new = {keys: kid for keys, kid in ids.items() if kid not in found}
     if new:
         conn = session.connection()
         rows = [(kid, "\n".join(sorted(keys))) for keys, kid in new.items()]
         bulk.insert_rows(conn, KeySet, ("id", "keys"), rows, skip_existing=True)
         members = [(k, kid) for keys, kid in new.items() for k in sorted(keys)]
         bulk.insert_rows(conn, KeySetKey, ("key", "keyset_id"), members, skip_existing=True)
-        _map(session, new)
-    return ids
+        found.update(_map(session, new))
+    return Registered(ids, found)
 
 
 def counts_in(unit: str, met: Iterable[str]) -> bool:
@@ -147,13 +171,13 @@ def counts_in(unit: str, met: Iterable[str]) -> bool:
     return not any(k.startswith(STATE) for k in met)
 
 
-def _map(session: Session, sets: dict[frozenset[str], str]) -> None:
-    """Record which scopes count each of these keysets."""
+def _map(session: Session, sets: dict[frozenset[str], str]) -> dict[str, list[str]]:
+    """Record which scopes count each of these keysets; those scopes, by keyset."""
     all_keys = sorted({k for keys in sets for k in keys})
     holders: dict[str, set[str]] = defaultdict(set)
     for unit, key in session.execute(select(Scope.unit, Scope.key).where(Scope.key.in_(all_keys))):
         holders[key].add(unit)
-    rows: list[tuple[str, str]] = []
+    mapped: dict[str, list[str]] = {}
     for keys, kid in sets.items():
         if len(keys) > 1 and keys & {PUBLIC, MEMBERS}:
             # A reader in two scopes would count such an item twice; no marking makes one.
@@ -162,10 +186,12 @@ def _map(session: Session, sets: dict[frozenset[str], str]) -> None:
         for k in keys:
             for unit in holders[k]:
                 met[unit].append(k)
-        rows.extend((kid, unit) for unit in sorted(met) if counts_in(unit, met[unit]))
+        mapped[kid] = [unit for unit in sorted(met) if counts_in(unit, met[unit])]
+    rows = [(kid, unit) for kid, units in mapped.items() for unit in units]
     bulk.insert_rows(
         session.connection(), KeySetUnit, ("keyset_id", "unit"), rows, skip_existing=True
     )
+    return mapped
 
 
 def units(session: Session, keyset_ids: Iterable[str]) -> dict[str, list[str]]:
@@ -336,6 +362,7 @@ __all__ = [
     "KeySet",
     "KeySetKey",
     "KeySetUnit",
+    "Registered",
     "Scope",
     "Scopes",
     "UnitsMoved",
