@@ -1066,6 +1066,8 @@ def run_store(store: str, args: argparse.Namespace) -> StoreRun:
             run.facts["occurred_at"] = f"uniform over the 730 days to {gen.latest:%Y-%m-%d %H:%M}Z"
             ids = ingest(db, gen, args.n, run, args.via)
             run.facts["bench peak RSS after ingest (MiB)"] = peak_rss_mib(resource.RUSAGE_SELF)
+            if args.ingest_only:  # before/after comparisons of the write path
+                return run
             settle(db, run)
             run.facts["store size (MiB)"] = round(store_size(db, url), 1)
         finally:
@@ -1160,6 +1162,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         choices=("create", "create_many"),
         default="create_many",
         help="ingest with service.create_many per batch (default) or create per report",
+    )
+    parser.add_argument(
+        "--ingest-only",
+        action="store_true",
+        help="stop after the ingest (for before/after runs of the write path, interleaved)",
     )
     parser.add_argument("--requests", type=int, default=200, help="timed requests per figure")
     parser.add_argument("--warmup", type=int, default=10, help="untimed requests before each")
