@@ -58,7 +58,16 @@ from rsn.sharing.release import (
     needs_release,
     required_by,
 )
-from rsn.sharing.share import Marking, Shared, share, share_like, share_many, unshare
+from rsn.sharing.share import (
+    Marking,
+    Shared,
+    derived_tlp,
+    share,
+    share_derived,
+    share_like,
+    share_many,
+    unshare,
+)
 from rsn.sharing.staging import discard as discard_staged
 from rsn.sharing.staging import publish as publish_staged
 from rsn.sharing.staging import staged, staging
@@ -87,6 +96,7 @@ __all__ = [
     "audience",
     "audience_for",
     "can_read",
+    "derived_tlp",
     "discard_staged",
     "disclose",
     "discloses",
@@ -111,6 +121,7 @@ __all__ = [
     "resolve_distribution",
     "resolve_distributions",
     "share",
+    "share_derived",
     "share_like",
     "share_many",
     "shared_with_group",

@@ -15,8 +15,17 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from rsn.sharing import keysets
 from rsn.sharing.distribution import resolve
-from rsn.sharing.policy import Audience, Distribution, Principal, audience, set_grants
+from rsn.sharing.policy import (
+    MEMBERS,
+    PUBLIC,
+    Audience,
+    Distribution,
+    Principal,
+    audience,
+    set_grants,
+)
 from rsn.sharing.release import PUBLISHED, keys_for
 
 
@@ -103,3 +112,38 @@ def share_like(
 def unshare(session: Session, item_ids: Iterable[str]) -> None:
     """Close items to everyone: their grants go (the item itself is its feature's to delete)."""
     set_grants(session, {item: frozenset() for item in item_ids}, fresh=False, kind="")
+
+
+def share_derived(
+    session: Session,
+    *,
+    kind: str,
+    item_id: str,
+    sources: Iterable[str],
+    source_kind: str,
+    fresh: bool,
+) -> frozenset[str]:
+    """Share an item built from others (an alert from its reports) with exactly the
+    readers who may read every one of its sources; its keys.
+
+    Decided through the sources' current grants and the scopes as the registry has them
+    now (`keysets.readers_of_all`), so it is called again when either moves. A source
+    open to no one (revoked, staged) or only to named people cannot be summarised: a
+    `ValueError`, nothing written.
+    """
+    wanted = list(dict.fromkeys(sources))
+    found = keysets.keys_of(session, wanted, kind=source_kind)
+    closed = [s for s in wanted if s not in found]
+    if closed:
+        raise ValueError(f"{source_kind} {', '.join(closed)} open to no one: cannot share from it")
+    keys = keysets.readers_of_all(session, [found[s] for s in wanted])
+    set_grants(session, {item_id: keys}, fresh=fresh, kind=kind)
+    return keys
+
+
+def derived_tlp(keys: frozenset[str]) -> str:
+    """The TLP that names an item shared by `share_derived`, for the people who read it:
+    `clear` open to all, `green` to every member, `amber` to named organizations."""
+    if keys == {PUBLIC}:
+        return "clear"
+    return "green" if MEMBERS in keys else "amber"
