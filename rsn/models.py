@@ -31,8 +31,12 @@ from rsn.reports.models import (
 from rsn.reports.tallies import Counted, Tally, Term
 from rsn.sharing.keysets import KeySet, KeySetKey
 from rsn.sharing.models import SharingGrant, StagedGrant
+from rsn.warning.models import Alert, AlertEvent, AlertReport
 
 __all__ = [
+    "Alert",
+    "AlertEvent",
+    "AlertReport",
     "ApiToken",
     "AuditCheckpoint",
     "AuditRecord",

@@ -11,7 +11,16 @@ from importlib import resources
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from rsn.api import approvals, exchange, notify, observables, registry, releases, reports
+from rsn.api import (
+    alerts,
+    approvals,
+    exchange,
+    notify,
+    observables,
+    registry,
+    releases,
+    reports,
+)
 from rsn.api import profile as profile_api
 from rsn.taxii import views as taxii
 from rsn.web.views import admin, auth, dashboard, editing, mapview, profile, public
@@ -41,6 +50,7 @@ API = (
     profile_api.router,
     exchange.router,
     notify.router,
+    alerts.router,
 )
 TAXII = (taxii.router,)
 PAGES = (

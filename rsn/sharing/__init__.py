@@ -61,6 +61,7 @@ from rsn.sharing.release import (
 from rsn.sharing.share import (
     Marking,
     Shared,
+    derived_keys,
     derived_tlp,
     share,
     share_derived,
@@ -96,6 +97,7 @@ __all__ = [
     "audience",
     "audience_for",
     "can_read",
+    "derived_keys",
     "derived_tlp",
     "discard_staged",
     "disclose",

@@ -114,6 +114,19 @@ def unshare(session: Session, item_ids: Iterable[str]) -> None:
     set_grants(session, {item: frozenset() for item in item_ids}, fresh=False, kind="")
 
 
+def derived_keys(session: Session, *, sources: Iterable[str], source_kind: str) -> frozenset[str]:
+    """The keys an item built from these sources gets from `share_derived` (nothing written).
+
+    What a feature compares to find the item it built before for the same readers.
+    """
+    wanted = list(dict.fromkeys(sources))
+    found = keysets.keys_of(session, wanted, kind=source_kind)
+    closed = [s for s in wanted if s not in found]
+    if closed:
+        raise ValueError(f"{source_kind} {', '.join(closed)} open to no one: cannot share from it")
+    return keysets.readers_of_all(session, [found[s] for s in wanted])
+
+
 def share_derived(
     session: Session,
     *,
@@ -131,12 +144,7 @@ def share_derived(
     open to no one (revoked, staged) or only to named people cannot be summarised: a
     `ValueError`, nothing written.
     """
-    wanted = list(dict.fromkeys(sources))
-    found = keysets.keys_of(session, wanted, kind=source_kind)
-    closed = [s for s in wanted if s not in found]
-    if closed:
-        raise ValueError(f"{source_kind} {', '.join(closed)} open to no one: cannot share from it")
-    keys = keysets.readers_of_all(session, [found[s] for s in wanted])
+    keys = derived_keys(session, sources=sources, source_kind=source_kind)
     set_grants(session, {item_id: keys}, fresh=fresh, kind=kind)
     return keys
 

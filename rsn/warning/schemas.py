@@ -1,0 +1,71 @@
+"""What the alerts API reads and writes (the interface contract of issue 14)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+from rsn.reports.schemas import Strict, Timestamp, no_control
+from rsn.warning.models import CLOSE_REASONS
+
+CloseReason = Literal["real", "false-alarm", "duplicate", "no-action"]
+assert set(CloseReason.__args__) == set(CLOSE_REASONS)  # type: ignore[attr-defined]
+
+
+class AlertRead(BaseModel):
+    id: str
+    rule: str
+    status: str
+    category: str | None
+    country: str | None
+    countries: list[str]
+    severity: str
+    tlp: str
+    period_start: Timestamp
+    period_end: Timestamp
+    score: float
+    report_ids: list[str]  # only those the caller may read
+    observable: str | None
+    owner_id: str | None
+    close_reason: str | None
+    detail: dict[str, Any]
+    created: Timestamp
+    modified: Timestamp
+
+
+class AlertPage(BaseModel):
+    items: list[AlertRead]
+    next_cursor: str | None
+
+
+class AlertStep(BaseModel):
+    at: Timestamp
+    actor: str | None  # a display name; None: the node
+    action: str
+    status: str
+    text: str | None
+
+
+NoteText = Annotated[str, Field(min_length=1, max_length=4000)]
+
+
+class AlertAction(Strict):
+    """An acknowledgement, escalation or closing, with an optional note."""
+
+    note: NoteText | None = None
+    reason: CloseReason | None = None
+
+    @field_validator("note")
+    @classmethod
+    def _plain(cls, value: str | None) -> str | None:
+        return no_control(value) if value is not None else None
+
+
+class AlertNote(Strict):
+    text: NoteText
+
+    @field_validator("text")
+    @classmethod
+    def _plain(cls, value: str) -> str:
+        return str(no_control(value))

@@ -1,0 +1,242 @@
+"""Alerts: read exactly by those who read every report they stand on; worked by analysts
+and duty officers among them; one open alert per condition; every step kept."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from rsn.audit.models import AuditRecord
+from rsn.errors import Conflict, Forbidden, NotFound, ValidationError
+from rsn.reports import service
+from rsn.reports.schemas import ReportCreate, ReportUpdate
+from rsn.store import Database
+from rsn.warning import alerts
+from rsn.warning.models import Alert
+from tests.conftest import Clock
+from tests.factories import World, bimstec_world, report_payload, stamp
+
+READERS = [
+    "bd.analyst",
+    "bd.duty",
+    "bd.policy",
+    "bd.police",
+    "in.analyst",
+    "mm.analyst",
+    "in.watch",
+]
+
+
+@pytest.fixture
+def world(db: Database) -> World:
+    return bimstec_world(db)
+
+
+def file(world: World, author: str, clock: Clock, n: int = 1, **fields: Any) -> list[str]:
+    """`n` reports filed by `author` through the service, a day apart, newest first."""
+    ids = []
+    with world.db.session(write=True) as s:
+        for i in range(n):
+            body = report_payload(occurred_at=stamp(clock.now - timedelta(days=i + 1)), **fields)
+            data = ReportCreate.model_validate(body)
+            ids.append(service.create(s, principal=world.people[author].principal, data=data))
+    return ids
+
+
+def found(report_ids: list[str], clock: Clock, **fields: Any) -> alerts.Found:
+    values: dict[str, Any] = {
+        "rule": "weekly",
+        "series": "category=organized-crime.human-trafficking country=BD",
+        "severity": "high",
+        "period_start": clock.now - timedelta(days=7),
+        "period_end": clock.now,
+        "score": 4.2,
+        "report_ids": tuple(report_ids),
+        "category": "organized-crime.human-trafficking",
+        "country": "BD",
+    }
+    values.update(fields)
+    return alerts.Found(**values)
+
+
+def raised(world: World, what: alerts.Found) -> str:
+    with world.db.session(write=True) as s:
+        return alerts.raise_alert(s, what).id
+
+
+def seen_by(world: World, alert_id: str) -> set[str]:
+    """Who finds the alert on each path: the list, a read, the counts by status."""
+    who = set()
+    with world.db.session() as s:
+        for name in READERS:
+            principal = world.people[name].principal
+            listed = [a.id for a in alerts.listing(s, principal, alerts.Filters())[0]]
+            try:
+                alerts.get(s, principal, alert_id)
+                read = True
+            except NotFound:
+                read = False
+            counted = sum(alerts.counts_by_status(s, principal).values())
+            assert (alert_id in listed) == read == (counted > 0), name
+            if read:
+                who.add(name)
+    return who
+
+
+def test_strict_reports_of_one_organization_alert_it_and_no_one_else(
+    world: World, clock: Clock
+) -> None:
+    strict = {"tlp": "amber+strict", "distribution": {}}
+    ids = file(world, "bd.analyst", clock, 30, **strict)
+    alert_id = raised(world, found(ids, clock))
+    assert seen_by(world, alert_id) == {"bd.analyst", "bd.duty", "bd.policy"}
+    with world.db.session() as s:
+        assert s.get(Alert, alert_id).tlp == "amber"  # type: ignore[union-attr]
+
+
+def test_an_observer_sees_no_alert_counted_over_green_reports(world: World, clock: Clock) -> None:
+    ids = file(world, "in.analyst", clock, 3, tlp="green", distribution={})
+    alert_id = raised(world, found(ids, clock))
+    readers = seen_by(world, alert_id)
+    assert "in.watch" not in readers
+    assert {"bd.analyst", "bd.police", "in.analyst", "mm.analyst"} <= readers
+
+
+def test_the_narrowest_report_decides_and_a_reader_gets_only_the_reports_they_read(
+    world: World, clock: Clock
+) -> None:
+    green = file(world, "bd.analyst", clock, 2, tlp="green", distribution={})
+    to_india = file(world, "bd.analyst", clock, 1)  # amber to IN
+    alert_id = raised(world, found([*green, *to_india], clock))
+    assert seen_by(world, alert_id) == {"bd.analyst", "bd.duty", "bd.policy", "in.analyst"}
+    with world.db.session() as s:
+        mine = alerts.report_ids(s, world.people["in.analyst"].principal, alert_id)
+    assert sorted(mine) == sorted([*green, *to_india])
+
+
+def test_the_same_condition_updates_the_open_alert(world: World, clock: Clock) -> None:
+    first = file(world, "bd.analyst", clock, 3, tlp="green", distribution={})
+    one = raised(world, found(first, clock))
+    assert raised(world, found(first, clock)) == one  # several scopes, the same reports
+    clock.advance(days=7)
+    later = file(world, "in.analyst", clock, 2, tlp="green", distribution={})
+    again = raised(world, found(later, clock, severity="critical", score=9.0))
+    assert again == one
+    with world.db.session() as s:
+        alert = s.get(Alert, one)
+        assert alert is not None
+        assert (alert.severity, alert.score) == ("critical", 9.0)
+        assert alert.period_end == clock.now
+        ids = alerts.report_ids(s, world.people["bd.analyst"].principal, one)
+        assert sorted(ids) == sorted([*first, *later])
+        assert [e.action for e in alerts.history(s, one)] == ["raised", "updated", "updated"]
+    # Other readers make another condition: an alert of its own.
+    strict = file(world, "bd.analyst", clock, 1, tlp="amber+strict", distribution={})
+    assert raised(world, found(strict, clock)) != one
+
+
+def test_lifecycle_by_analysts_and_duty_officers_with_its_history_and_audit(
+    world: World, clock: Clock
+) -> None:
+    ids = file(world, "bd.analyst", clock, 2, tlp="green", distribution={})
+    alert_id = raised(world, found(ids, clock))
+    people = world.people
+    with world.db.session(write=True) as s:
+        with pytest.raises(Forbidden):  # a reader, not one who acts
+            alerts.act(s, people["bd.policy"].principal, alert_id, "acknowledge")
+        with pytest.raises(NotFound):  # no reader at all
+            alerts.act(s, people["in.watch"].principal, alert_id, "acknowledge")
+        alerts.act(s, people["in.analyst"].principal, alert_id, "acknowledge")
+        with pytest.raises(Conflict):
+            alerts.act(s, people["bd.duty"].principal, alert_id, "acknowledge")
+        alerts.add_note(s, people["bd.duty"].principal, alert_id, "Coast guard informed.")
+        alerts.act(s, people["bd.duty"].principal, alert_id, "escalate")
+        with pytest.raises(ValidationError) as no_reason:
+            alerts.act(s, people["bd.duty"].principal, alert_id, "close")
+        assert no_reason.value.problems[0].field == "reason"  # type: ignore[attr-defined]
+        alerts.act(s, people["bd.duty"].principal, alert_id, "close", reason="real")
+        with pytest.raises(Conflict):
+            alerts.act(s, people["bd.duty"].principal, alert_id, "escalate")
+    with world.db.session() as s:
+        alert = s.get(Alert, alert_id)
+        assert alert is not None
+        assert (alert.status, alert.close_reason) == ("closed", "real")
+        assert alert.owner_id == people["in.analyst"].user.id
+        assert alert.acknowledged_at is not None and alert.closed_at is not None
+        steps = [(e.action, e.status) for e in alerts.history(s, alert_id)]
+        assert steps == [
+            ("raised", "new"),
+            ("acknowledge", "acknowledged"),
+            ("note", "acknowledged"),
+            ("escalate", "escalated"),
+            ("close", "closed"),
+        ]
+        audited = list(
+            s.scalars(select(AuditRecord.action).where(AuditRecord.action.like("alert.%")))
+        )
+    assert audited == [
+        "alert.raise",
+        "alert.acknowledge",
+        "alert.note",
+        "alert.escalate",
+        "alert.close",
+    ]
+
+
+def test_a_closed_condition_opens_a_new_alert(world: World, clock: Clock) -> None:
+    ids = file(world, "bd.analyst", clock, 2, tlp="green", distribution={})
+    first = raised(world, found(ids, clock))
+    with world.db.session(write=True) as s:
+        alerts.act(s, world.people["bd.analyst"].principal, first, "close", reason="false-alarm")
+    assert raised(world, found(ids, clock)) != first
+
+
+def test_filters_and_bad_filters(world: World, clock: Clock) -> None:
+    ids = file(world, "bd.analyst", clock, 2, tlp="green", distribution={})
+    crossing = raised(
+        world,
+        found(
+            ids,
+            clock,
+            rule="crossborder.observable",
+            series="phone:+8801712345678",
+            country=None,
+            countries=("BD", "IN"),
+        ),
+    )
+    weekly = raised(world, found(ids, clock))
+    who = world.people["mm.analyst"].principal
+    with world.db.session() as s:
+
+        def ids_for(**f: Any) -> set[str]:
+            return {a.id for a in alerts.listing(s, who, alerts.Filters(**f))[0]}
+
+        assert ids_for(country="in") == {crossing}
+        assert ids_for(country="BD") == {crossing, weekly}
+        assert ids_for(rule="weekly") == {weekly}
+        assert ids_for(category="organized-crime") == {crossing, weekly}
+        assert ids_for(category="organized") == set()
+        assert ids_for(status="new") == {crossing, weekly}
+        assert ids_for(since=clock.now + timedelta(seconds=1)) == set()
+        with pytest.raises(ValidationError):
+            ids_for(status="open")
+        page, cursor = alerts.listing(s, who, alerts.Filters(), limit=1)
+        rest, end = alerts.listing(s, who, alerts.Filters(), limit=1, cursor=cursor)
+        assert {page[0].id, rest[0].id} == {crossing, weekly} and end is None
+
+
+def test_a_report_gone_red_withdraws_the_alert_from_everyone(world: World, clock: Clock) -> None:
+    ids = file(world, "bd.analyst", clock, 2, tlp="green", distribution={})
+    alert_id = raised(world, found(ids, clock))
+    with world.db.session(write=True) as s:
+        service.update_report(
+            s,
+            principal=world.people["bd.analyst"].principal,
+            report_id=ids[0],
+            data=ReportUpdate.model_validate({"tlp": "red", "distribution": {"users": []}}),
+        )
+        alerts.reshare(s, [alert_id])
+    assert seen_by(world, alert_id) == set()
