@@ -3,12 +3,16 @@ and duty officers among them; one open alert per condition; every step kept."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
+from rsn import sharing
 from rsn.audit.models import AuditRecord
 from rsn.errors import Conflict, Forbidden, NotFound, ValidationError
 from rsn.reports import service
@@ -240,3 +244,40 @@ def test_a_report_gone_red_withdraws_the_alert_from_everyone(world: World, clock
         )
         alerts.reshare(s, [alert_id])
     assert seen_by(world, alert_id) == set()
+
+
+MARKINGS: list[dict[str, Any]] = [
+    {"tlp": "clear", "distribution": {}},
+    {"tlp": "green", "distribution": {}},
+    {"tlp": "amber", "distribution": {"member_states": ["IN"]}},
+    {"tlp": "amber", "distribution": {"organizations": ["mm-cert"]}},
+    {"tlp": "amber", "distribution": {"member_states": ["MM"], "organizations": ["in-watch"]}},
+    {"tlp": "amber+strict", "distribution": {"organizations": ["bd-police"]}},
+]
+AUTHORS = ["bd.analyst", "in.analyst", "mm.analyst"]
+filings = st.lists(
+    st.tuples(st.sampled_from(AUTHORS), st.sampled_from(range(len(MARKINGS)))),
+    min_size=1,
+    max_size=6,
+)
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
+@given(reports=filings)
+def test_every_reader_of_an_alert_reads_every_report_it_links(
+    world: World, clock: Clock, reports: list[tuple[str, int]]
+) -> None:
+    ids = [file(world, author, clock, **MARKINGS[m])[0] for author, m in reports]
+    alert_id = raised(world, found(ids, clock, series=f"series {uuid.uuid4()}"))
+    with world.db.session() as s:
+        for name in READERS:
+            who = world.people[name].principal
+            reads_all = all(sharing.can_read(s, who, r) for r in ids)
+            try:
+                alerts.get(s, who, alert_id)
+                reads_alert = True
+            except NotFound:
+                reads_alert = False
+            assert reads_alert == reads_all, name
+            if reads_alert:
+                assert sorted(alerts.report_ids(s, who, alert_id)) == sorted(set(ids))
