@@ -24,6 +24,7 @@ from rsn.api import (
 from rsn.api import profile as profile_api
 from rsn.taxii import views as taxii
 from rsn.web.views import admin, auth, dashboard, editing, mapview, profile, public
+from rsn.web.views import alerts as alert_pages
 from rsn.web.views import approvals as approval_pages
 from rsn.web.views import exchange as exchange_pages
 from rsn.web.views import notify as notify_pages
@@ -67,6 +68,7 @@ PAGES = (
     approval_pages.router,
     profile.router,
     notify_pages.router,
+    alert_pages.router,
 )
 
 
