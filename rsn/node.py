@@ -19,6 +19,7 @@ from rsn.interop import staged
 from rsn.reports import tallies
 from rsn.sharing import Principal
 from rsn.store import Database, upgrade
+from rsn.warning import detect
 
 log = logging.getLogger("rsn.node")
 
@@ -161,6 +162,8 @@ def define_jobs(settings: Settings) -> None:
     notify.matching.define_jobs(settings.digest_hour)
     # Webhooks and e-mails, and the hourly look for digests due.
     notify.delivery.define_jobs(settings)
+    # Early warning: the series new reports touch, at once; every series, daily.
+    detect.define_jobs()
     for module in settings.job_modules:
         importlib.import_module(module)
 

@@ -212,6 +212,21 @@ def units_of(principal: Principal) -> list[str]:
     return shared + sorted(k for k in principal.keys if k.startswith(STATE)) + own
 
 
+def profiles(session: Session) -> list[tuple[str, ...]]:
+    """Every distinct set of scopes a reader sums (`units_of`), red items aside: each
+    organization's users, its observers (who lack `members`), and the public.
+
+    What a count-watching feature (early warning) watches: a series as each of these
+    readers may see it, and nothing wider.
+    """
+    found: set[tuple[str, ...]] = {(PUBLIC,)}
+    for org in session.scalars(select(Organization)):
+        states = sorted(k for k in _scope_keys(session, org) if k.startswith(STATE))
+        found.add((PUBLIC, MEMBERS, *states, org.id))
+        found.add((PUBLIC, *states, org.id))
+    return sorted(found)
+
+
 def personal(principal: Principal) -> Select[Any]:
     """Keysets the reader opens with keys of their own only (red items, drafts).
 
@@ -370,6 +385,7 @@ __all__ = [
     "keys_of",
     "keyset_id",
     "personal",
+    "profiles",
     "readers_of_all",
     "register",
     "resync",

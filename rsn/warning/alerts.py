@@ -126,6 +126,13 @@ def raise_alert(session: Session, found: Found) -> Alert:
             session.scalars(select(AlertReport.report_id).where(AlertReport.alert_id == alert.id))
         )
         linked = sorted(before | set(found.report_ids))
+        rises = SEVERITIES.index(found.severity) > SEVERITIES.index(alert.severity)
+        if set(linked) == before and not rises:
+            # The same condition seen again with nothing new (the daily sweep, a re-run):
+            # its figures move, its history and its place in the list do not.
+            alert.score, alert.detail = found.score, dict(found.detail)
+            alert.period_end = max(alert.period_end, found.period_end)
+            return alert
         alert.period_start = min(alert.period_start, found.period_start)
         alert.period_end = max(alert.period_end, found.period_end)
         alert.score = found.score
