@@ -136,7 +136,8 @@ def test_the_same_condition_updates_the_open_alert(world: World, clock: Clock) -
         assert alert.period_end == clock.now
         ids = alerts.report_ids(s, world.people["bd.analyst"].principal, one)
         assert sorted(ids) == sorted([*first, *later])
-        assert [e.action for e in alerts.history(s, one)] == ["raised", "updated"]  # nothing new once
+        # The second raise brought nothing new: no step of its own.
+        assert [e.action for e in alerts.history(s, one)] == ["raised", "updated"]
     # Other readers make another condition: an alert of its own.
     strict = file(world, "bd.analyst", clock, 1, tlp="amber+strict", distribution={})
     assert raised(world, found(strict, clock)) != one
