@@ -16,8 +16,9 @@ pytestmark = pytest.mark.slow
 def test_a_served_node_runs_its_periodic_clean_up(db: Database, tmp_path: Path) -> None:
     """Removing imports cut short runs every 10 minutes: the last mark's run is due at start.
 
-    The hourly look for digests due may run at start too (on SQLite always; procrastinate
-    defers a mark only up to 10 minutes late), and finds nothing here.
+    The hourly look for digests due and the daily early-warning sweep may run at start
+    too (on SQLite always; procrastinate defers a mark only up to 10 minutes late), and
+    find nothing here.
     """
 
     def done() -> bool:
@@ -28,4 +29,5 @@ def test_a_served_node_runs_its_periodic_clean_up(db: Database, tmp_path: Path) 
 
     with serve(db, tmp_path):
         wait_for(done)
-    assert {j.name for j in listed(db)} <= {"imports.discard_stale", "notify.digest"}
+    periodic = {"imports.discard_stale", "notify.digest", "warning.sweep"}
+    assert {j.name for j in listed(db)} <= periodic
