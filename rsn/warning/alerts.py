@@ -22,8 +22,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from rsn import audit, clock, sharing
+from rsn import audit, clock, events, sharing
 from rsn.errors import Conflict, Forbidden, NotFound, ValidationError
+from rsn.reports.events import ReportChanged, ReportRevoked
 from rsn.reports.models import Report
 from rsn.sharing import Principal, keysets
 from rsn.store import new_id, paging
@@ -398,6 +399,29 @@ def reshare(session: Session, alert_ids: Sequence[str]) -> None:
             audit.record(session, actor=NODE, action="alert.withdraw", item_ids=[alert.id])
             continue
         alert.tlp = sharing.derived_tlp(keys)
+
+
+def _linking(session: Session, report_ids: Sequence[str]) -> list[str]:
+    query = select(AlertReport.alert_id).where(AlertReport.report_id.in_(list(report_ids)))
+    return sorted(set(session.scalars(query)))
+
+
+@events.during(ReportChanged)
+def _report_changed(session: Session, event: ReportChanged) -> None:
+    """A report re-marked: the alerts it stands on are read by whom its new marking says."""
+    reshare(session, _linking(session, event.report_ids))
+
+
+@events.during(ReportRevoked)
+def _report_revoked(session: Session, event: ReportRevoked) -> None:
+    reshare(session, _linking(session, event.report_ids))
+
+
+@events.during(keysets.UnitsMoved)
+def _registry_moved(session: Session, _moved: keysets.UnitsMoved) -> None:
+    """Organizations' keys moved (a group's members, a new agency): every alert's readers
+    are derived again, as its reports' are."""
+    reshare(session, list(session.scalars(select(Alert.id))))
 
 
 __all__ = [

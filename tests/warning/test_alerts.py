@@ -29,6 +29,7 @@ READERS = [
     "bd.policy",
     "bd.police",
     "in.analyst",
+    "in.coast",
     "mm.analyst",
     "in.watch",
 ]
@@ -115,7 +116,13 @@ def test_the_narrowest_report_decides_and_a_reader_gets_only_the_reports_they_re
     green = file(world, "bd.analyst", clock, 2, tlp="green", distribution={})
     to_india = file(world, "bd.analyst", clock, 1)  # amber to IN
     alert_id = raised(world, found([*green, *to_india], clock))
-    assert seen_by(world, alert_id) == {"bd.analyst", "bd.duty", "bd.policy", "in.analyst"}
+    assert seen_by(world, alert_id) == {
+        "bd.analyst",
+        "bd.duty",
+        "bd.policy",
+        "in.analyst",
+        "in.coast",
+    }
     with world.db.session() as s:
         mine = alerts.report_ids(s, world.people["in.analyst"].principal, alert_id)
     assert sorted(mine) == sorted([*green, *to_india])
@@ -243,7 +250,6 @@ def test_a_report_gone_red_withdraws_the_alert_from_everyone(world: World, clock
             report_id=ids[0],
             data=ReportUpdate.model_validate({"tlp": "red", "distribution": {"users": []}}),
         )
-        alerts.reshare(s, [alert_id])
     assert seen_by(world, alert_id) == set()
 
 
@@ -282,3 +288,25 @@ def test_every_reader_of_an_alert_reads_every_report_it_links(
             assert reads_alert == reads_all, name
             if reads_alert:
                 assert sorted(alerts.report_ids(s, who, alert_id)) == sorted(set(ids))
+
+
+def test_readers_follow_the_reports_markings_and_the_registry(world: World, clock: Clock) -> None:
+    to_india = file(world, "bd.analyst", clock, 2)  # amber to IN
+    alert_id = raised(world, found(to_india, clock))
+    assert {"in.analyst", "in.coast"} <= seen_by(world, alert_id)
+
+    world.org("in-new", state="IN")  # a new Indian agency reads amber to IN at once
+    world.person("in-new.analyst", "in-new")
+    with world.db.session() as s:
+        assert alerts.get(s, world.people["in-new.analyst"].principal, alert_id).id == alert_id
+
+    with world.db.session(write=True) as s:  # one report narrowed to its organization
+        service.update_report(
+            s,
+            principal=world.people["bd.analyst"].principal,
+            report_id=to_india[0],
+            data=ReportUpdate.model_validate({"tlp": "amber+strict", "distribution": {}}),
+        )
+    assert seen_by(world, alert_id) == {"bd.analyst", "bd.duty", "bd.policy"}
+    with world.db.session() as s, pytest.raises(NotFound):
+        alerts.get(s, world.people["in-new.analyst"].principal, alert_id)
