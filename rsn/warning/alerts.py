@@ -315,6 +315,7 @@ class Filters:
     category: str | None = None  # the category and everything under it
     country: str | None = None
     since: datetime | None = None  # changed at or after
+    open: bool = False  # only those not closed (the dashboard's)
 
 
 def _conditions(principal: Principal, filters: Filters) -> list[ColumnElement[bool]]:
@@ -325,6 +326,8 @@ def _conditions(principal: Principal, filters: Filters) -> list[ColumnElement[bo
                 "status", f"'{filters.status[:40]}' is not one of {', '.join(STATUSES)}."
             )
         where.append(Alert.status == filters.status)
+    if filters.open:
+        where.append(Alert.status.in_(OPEN))
     if filters.rule:
         where.append(Alert.rule == filters.rule)
     if filters.category:

@@ -91,3 +91,21 @@ def test_acting_on_the_page(api: Api, world: World, clock: Clock) -> None:
     assert "False alarm" in web.get(f"/alerts/{alert_id}").text
     assert f"/alerts/{alert_id}" in web.get("/alerts?status=closed").text
     assert f"/alerts/{alert_id}" not in web.get("/alerts?status=new").text
+
+
+def test_the_dashboard_shows_the_open_alerts_its_viewer_reads(
+    api: Api, world: World, clock: Clock
+) -> None:
+    strict = file(world, "bd.analyst", clock, 2, tlp="amber+strict", distribution={})
+    alert_id = raised(world, found(strict, clock))
+    for name, shown in (("bd.web", True), ("mm.web", False)):
+        board = signed_in(api, name).get("/dashboard").text
+        assert (f"/alerts/{alert_id}" in board) is shown, name
+        assert ("Open alerts (1)" in board) is shown, name
+    web = signed_in(api, "bd.web")
+    web.get(f"/alerts/{alert_id}")
+    assert (
+        web.post(f"/alerts/{alert_id}/act", {"action": "close", "reason": "real"}).status_code
+        == 303
+    )
+    assert "Open alerts (0)" in web.get("/dashboard").text

@@ -21,12 +21,15 @@ from rsn.registry.service import country_name
 from rsn.reports import listing, present, service
 from rsn.sharing import Principal
 from rsn.store import utcnow
+from rsn.warning import alerts
+from rsn.warning.models import Alert
 from rsn.web.deps import NodeDep, ViewerDep
 from rsn.web.templating import page
 
 router = APIRouter(include_in_schema=False)
 
 NEWEST = 10
+ALERTS = 5  # open alerts shown, latest change first
 LINKS = 20
 WINDOW_DAYS = 30
 
@@ -90,6 +93,8 @@ class Board:
     since: datetime
     names: dict[str, str]
     disclosed: list[str]
+    alerts: list[Alert]
+    open_alerts: int
 
 
 def _board(session: Session, principal: Principal, threshold: int) -> Board:
@@ -101,8 +106,23 @@ def _board(session: Session, principal: Principal, threshold: int) -> Board:
     filters = listing.Filters(since=since)
     counts = tallies(session, principal=principal, filters=filters, names=names)
     loaded = service.load(session, principal=principal, reports=newest)
-    shown = present.disclosed(principal, loaded) + crossborder.disclosed(principal, links)
-    return Board(loaded, links, counts, since, names, list(dict.fromkeys(shown)))
+    open_alerts, _ = alerts.listing(session, principal, alerts.Filters(open=True), limit=ALERTS)
+    by_status = alerts.counts_by_status(session, principal)
+    shown = (
+        present.disclosed(principal, loaded)
+        + crossborder.disclosed(principal, links)
+        + alerts.disclosed(session, principal, [a.id for a in open_alerts])
+    )
+    return Board(
+        loaded,
+        links,
+        counts,
+        since,
+        names,
+        list(dict.fromkeys(shown)),
+        open_alerts,
+        sum(n for status, n in by_status.items() if status != "closed"),
+    )
 
 
 @router.get("/dashboard", response_class=HTMLResponse)
