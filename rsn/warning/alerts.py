@@ -14,6 +14,7 @@ history and in the audit log.
 from __future__ import annotations
 
 import hashlib
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -378,6 +379,52 @@ def counts_by_status(session: Session, principal: Principal) -> dict[str, int]:
     return {s: found.get(s, 0) for s in STATUSES}
 
 
+@dataclass(frozen=True)
+class RuleRecord:
+    """How one rule's alerts fared in triage, among those a reader may read."""
+
+    rule: str
+    raised: int
+    still_open: int
+    closed: dict[str, int]  # by reason
+    median_minutes_to_act: float | None  # from raised to the first action
+
+    @property
+    def false_alarm_share(self) -> float | None:
+        done = sum(self.closed.values())
+        return self.closed.get("false-alarm", 0) / done if done else None
+
+
+def triage_record(session: Session, principal: Principal) -> list[RuleRecord]:
+    """Each rule's record: raised, still open, closed by reason, and how fast its alerts
+    were taken in hand (what tells a noisy rule from a useful one)."""
+    query = select(
+        Alert.rule, Alert.status, Alert.close_reason, Alert.created, Alert.acknowledged_at
+    ).where(sharing.visible(principal, Alert.id))
+    rows: dict[str, list[tuple[str, str | None, datetime, datetime | None]]] = {}
+    for rule, status, reason, created, acted in session.execute(query):
+        rows.setdefault(rule, []).append((status, reason, created, acted))
+    records = []
+    for rule, found in sorted(rows.items()):
+        closed: dict[str, int] = {}
+        waits = []
+        for status, reason, created, acted in found:
+            if status == "closed" and reason:
+                closed[reason] = closed.get(reason, 0) + 1
+            if acted is not None:
+                waits.append((acted - created).total_seconds() / 60)
+        records.append(
+            RuleRecord(
+                rule=rule,
+                raised=len(found),
+                still_open=sum(1 for f in found if f[0] in OPEN),
+                closed=closed,
+                median_minutes_to_act=float(statistics.median(waits)) if waits else None,
+            )
+        )
+    return records
+
+
 def reshare(session: Session, alert_ids: Sequence[str]) -> None:
     """Derive these alerts' readers again from their reports as they are now (a report
     re-marked or revoked, the registry moved); one whose reports no longer summarise for
@@ -433,6 +480,7 @@ __all__ = [
     "TRANSITIONS",
     "Filters",
     "Found",
+    "RuleRecord",
     "act",
     "add_note",
     "counts_by_status",
@@ -444,4 +492,5 @@ __all__ = [
     "report_ids",
     "report_ids_of",
     "reshare",
+    "triage_record",
 ]

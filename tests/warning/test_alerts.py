@@ -310,3 +310,25 @@ def test_readers_follow_the_reports_markings_and_the_registry(world: World, cloc
     assert seen_by(world, alert_id) == {"bd.analyst", "bd.duty", "bd.policy"}
     with world.db.session() as s, pytest.raises(NotFound):
         alerts.get(s, world.people["in-new.analyst"].principal, alert_id)
+
+
+def test_each_rule_has_its_triage_record_among_what_its_reader_reads(
+    world: World, clock: Clock
+) -> None:
+    green = file(world, "bd.analyst", clock, 1, tlp="green", distribution={})
+    noisy = raised(world, found(green, clock, series="a"))
+    raised(world, found(green, clock, series="b"))
+    strict = file(world, "bd.analyst", clock, 1, tlp="amber+strict", distribution={})
+    raised(world, found(strict, clock, rule="ewma"))  # bd-cert's own
+    clock.advance(minutes=30)
+    with world.db.session(write=True) as s:
+        who = world.people["bd.duty"].principal
+        alerts.act(s, who, noisy, "close", reason="false-alarm")
+    with world.db.session() as s:
+        ours = {r.rule: r for r in alerts.triage_record(s, world.people["bd.duty"].principal)}
+        theirs = alerts.triage_record(s, world.people["mm.analyst"].principal)
+    assert set(ours) == {"weekly", "ewma"}
+    weekly = ours["weekly"]
+    assert (weekly.raised, weekly.still_open, weekly.closed) == (2, 1, {"false-alarm": 1})
+    assert weekly.median_minutes_to_act == 30.0 and weekly.false_alarm_share == 1.0
+    assert [r.rule for r in theirs] == ["weekly"]  # an outsider's record holds no ewma alert

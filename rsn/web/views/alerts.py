@@ -60,6 +60,7 @@ def alerts_page(
         )
         linked = alerts.report_ids_of(s, who.principal, [a.id for a in rows])
         disclosed = alerts.disclosed(s, who.principal, [a.id for a in rows])
+        record = alerts.triage_record(s, who.principal)
     node.disclose(who.principal, disclosed, "alert.list")
     return page(
         request,
@@ -71,6 +72,8 @@ def alerts_page(
         status=wanted,
         statuses=STATUSES,
         next_cursor=next_cursor,
+        record=record,
+        reasons=REASONS,
     )
 
 
