@@ -26,17 +26,21 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+
+if TYPE_CHECKING:
+    from rsn.warning.methods import Method
 
 from rsn import clock, events, jobs
 from rsn.reports import tallies
 from rsn.reports.events import ReportChanged, ReportFiled
 from rsn.reports.models import Report
 from rsn.sharing import keysets
-from rsn.warning import alerts, methods
+from rsn.warning import alerts
 from rsn.warning.models import Alert
 
 log = logging.getLogger("rsn.warning")
@@ -131,12 +135,16 @@ def detect(
     session: Session,
     *,
     wanted: set[Key] | None = None,
-    method: methods.Method | None = None,
+    method: Method | None = None,
 ) -> list[Alert]:
     """Run the method on the current week of every series (or those `wanted`) of every
     profile, and raise or update an alert for each that alarms; the alerts touched."""
     now = clock.now()
     today = now.astimezone(UTC).date()
+    # numpy's statistics (scipy) load with the first detection, not with every process
+    # that opens the node (a CLI command took 1.2 s longer to start).
+    from rsn.warning import methods
+
     chosen = method or methods.by_name(methods.DEFAULT)
     threshold = float(getattr(chosen, "threshold", 0.0))
     judged: dict[bytes, tuple[float, bool]] = {}  # the same counts, judged once
