@@ -13,9 +13,17 @@ from rsn.errors import ValidationError
 from rsn.registry.models import User
 from rsn.reports.schemas import in_utc_range, no_control
 from rsn.sharing import Principal
-from rsn.warning import alerts
+from rsn.warning import alerts, maritime
 from rsn.warning.models import STATUSES, Alert
-from rsn.warning.schemas import AlertAction, AlertNote, AlertPage, AlertRead, AlertStep
+from rsn.warning.schemas import (
+    AlertAction,
+    AlertNote,
+    AlertPage,
+    AlertRead,
+    AlertStep,
+    SeaLevel,
+    SeaReason,
+)
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"], route_class=JSONRoute)
 
@@ -167,3 +175,31 @@ def note_alert(alert_id: str, node: NodeDep, principal: PrincipalDep, body: Aler
     with node.db.session(write=True) as session:
         alerts.add_note(session, principal, alert_id, body.text)
     return _answer(node, principal, alert_id, "alert.read")
+
+
+seas_router = APIRouter(prefix="/api/v1/seas", tags=["alerts"], route_class=JSONRoute)
+
+
+@seas_router.get("", response_model=list[SeaLevel])
+def sea_levels(
+    node: NodeDep,
+    principal: PrincipalDep,
+    days: Annotated[int, Query(ge=1, le=maritime.MAX_DAYS)] = 90,
+) -> list[SeaLevel]:
+    """Each sea area's maritime threat level over the last `days` days, from the maritime
+    reports the caller may read, against the same period of the two years before."""
+    with node.db.session() as session:
+        grades = maritime.levels(session, principal, days=days)
+    return [
+        SeaLevel(
+            sea_area=name,
+            level=g.level,
+            days=g.days,
+            count=g.count,
+            by_severity=dict(g.by_severity),
+            expected=g.expected,
+            change=g.change,
+            reasons=[SeaReason(rule=r.rule, level=r.level, text=r.text) for r in g.reasons],
+        )
+        for name, g in grades.items()
+    ]

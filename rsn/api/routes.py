@@ -52,6 +52,7 @@ API = (
     exchange.router,
     notify.router,
     alerts.router,
+    alerts.seas_router,
 )
 TAXII = (taxii.router,)
 PAGES = (

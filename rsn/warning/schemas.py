@@ -69,3 +69,22 @@ class AlertNote(Strict):
     @classmethod
     def _plain(cls, value: str) -> str:
         return str(no_control(value))
+
+
+class SeaReason(BaseModel):
+    rule: str
+    level: str | None
+    text: str
+
+
+class SeaLevel(BaseModel):
+    """A sea area's maritime threat level over the period, as the caller may see it."""
+
+    sea_area: str
+    level: str  # low, moderate, elevated, high
+    days: int
+    count: int
+    by_severity: dict[str, int]
+    expected: float | None  # the same period of earlier years, on average
+    change: float | None
+    reasons: list[SeaReason]
