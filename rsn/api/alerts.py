@@ -21,6 +21,7 @@ from rsn.warning.schemas import (
     AlertPage,
     AlertRead,
     AlertStep,
+    RuleRecordRead,
     SeaLevel,
     SeaReason,
 )
@@ -105,6 +106,25 @@ def list_alerts(
         disclosed = alerts.disclosed(session, principal, [a.id for a in rows])
     node.disclose(principal, disclosed, "alert.list")
     return AlertPage(items=[_read(a, linked[a.id]) for a in rows], next_cursor=next_cursor)
+
+
+@router.get("/rules", response_model=list[RuleRecordRead])
+def rule_records(node: NodeDep, principal: PrincipalDep) -> list[RuleRecordRead]:
+    """Each rule's record in triage, over the alerts the caller may read: what tells a
+    noisy rule from a useful one."""
+    with node.db.session() as session:
+        records = alerts.triage_record(session, principal)
+    return [
+        RuleRecordRead(
+            rule=r.rule,
+            raised=r.raised,
+            open=r.still_open,
+            closed=dict(r.closed),
+            false_alarm_share=r.false_alarm_share,
+            median_minutes_to_act=r.median_minutes_to_act,
+        )
+        for r in records
+    ]
 
 
 @router.get("/{alert_id}", response_model=AlertRead)

@@ -88,3 +88,14 @@ class SeaLevel(BaseModel):
     expected: float | None  # the same period of earlier years, on average
     change: float | None
     reasons: list[SeaReason]
+
+
+class RuleRecordRead(BaseModel):
+    """How one rule's alerts fared in triage, among those the caller may read."""
+
+    rule: str
+    raised: int
+    open: int
+    closed: dict[str, int]  # by reason: real, false-alarm, duplicate, no-action
+    false_alarm_share: float | None
+    median_minutes_to_act: float | None

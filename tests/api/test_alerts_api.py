@@ -170,3 +170,25 @@ def test_pages_with_a_cursor(api: Api, world: World, clock: Clock) -> None:
     since = (clock.now - timedelta(seconds=90)).isoformat()
     recent = api.get("/api/v1/alerts", params={"since": since}, as_=world.people["bd.analyst"])
     assert [a["id"] for a in recent.json()["items"]] == [seen[0]]
+
+
+def test_each_rules_record(api: Api, world: World, alert_id: str) -> None:
+    people = world.people
+    url = f"/api/v1/alerts/{alert_id}"
+    assert (
+        api.post(f"{url}/close", as_=people["bd.duty"], json={"reason": "false-alarm"}).status_code
+        == 200
+    )
+    mine = api.get("/api/v1/alerts/rules", as_=people["in.analyst"])
+    assert mine.status_code == 200, mine.text
+    assert mine.json() == [
+        {
+            "rule": "weekly",
+            "raised": 1,
+            "open": 0,
+            "closed": {"false-alarm": 1},
+            "false_alarm_share": 1.0,
+            "median_minutes_to_act": 0.0,
+        }
+    ]
+    assert api.get("/api/v1/alerts/rules", as_=people["mm.analyst"]).json() == []
