@@ -277,6 +277,9 @@ def _wanted(session: Session) -> dict[str, frozenset[str]]:
     return scopes
 
 
+_SCOPES = "rsn.sharing.scopes"  # Session.info: (transaction, Scopes)
+
+
 @dataclass(frozen=True)
 class Scopes:
     """The scopes as the registry has them now, held in memory (for a recount to compare)."""
@@ -285,7 +288,15 @@ class Scopes:
 
     @classmethod
     def of(cls, session: Session) -> Scopes:
-        return cls(_wanted(session))
+        """The scopes now, read once per transaction (`resync` forgets them): deriving
+        many alerts' readers in one write asked the registry again for each."""
+        held = session.info.get(_SCOPES)
+        transaction = session.get_transaction()
+        if held is not None and held[0] is transaction and transaction is not None:
+            return held[1]  # type: ignore[no-any-return]
+        scopes = cls(_wanted(session))
+        session.info[_SCOPES] = (transaction, scopes)
+        return scopes
 
     def reading(self, item_keys: frozenset[str]) -> list[str]:
         """`public`, `members` and the organizations whose readers may read an item with
@@ -334,6 +345,7 @@ def resync(session: Session, *, everything: bool = False) -> list[str]:
     next count reads it right once its sums are rebuilt (`UnitsMoved`). `everything`
     derives every scope again, changed or not (a full recount).
     """
+    session.info.pop(_SCOPES, None)  # the registry moved: read the scopes afresh
     stored: dict[str, set[str]] = defaultdict(set)
     if not everything:
         for unit, key in session.execute(select(Scope.unit, Scope.key)):
