@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 
 from rsn.api.deps import NodeDep, PrincipalDep
 from rsn.api.jsonbody import JSONRoute
+from rsn.api.reports import checked
 from rsn.errors import ValidationError
 from rsn.registry.models import User
 from rsn.reports.schemas import in_utc_range, no_control
@@ -62,17 +63,11 @@ def _filters(
     since: datetime | None,
 ) -> alerts.Filters:
     for name, value in (("rule", rule), ("category", category), ("country", country)):
-        try:
-            no_control(value)
-        except ValueError as exc:
-            raise ValidationError.field(name, f"{exc}.") from exc
+        checked(name, no_control, value)
     if since is not None:
         if since.tzinfo is None:
             raise ValidationError.field("since", f"'{since.isoformat()}' needs a UTC offset.")
-        try:
-            in_utc_range(since)
-        except ValueError as exc:
-            raise ValidationError.field("since", f"{exc}.") from exc
+        checked("since", in_utc_range, since)
     return alerts.Filters(status=status, rule=rule, category=category, country=country, since=since)
 
 

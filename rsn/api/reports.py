@@ -61,10 +61,10 @@ def _filters(
         if when is not None and when.tzinfo is None:
             message = f"'{when.isoformat()}' needs a UTC offset (RFC 3339)."
             raise ValidationError.field(name, message)
-        _checked(name, in_utc_range, when)
+        checked(name, in_utc_range, when)
     texts = {"q": q, "category": category, "country": country, "observable": observable}
     for name, value in texts.items():
-        _checked(name, no_control, value)
+        checked(name, no_control, value)
     return listing.Filters(
         q=q,
         category=category,
@@ -76,7 +76,7 @@ def _filters(
     )
 
 
-def _checked(name: str, check: Callable[[Any], object], value: object) -> None:
+def checked(name: str, check: Callable[[Any], object], value: object) -> None:
     if value is None:
         return
     try:
