@@ -9,6 +9,7 @@ from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import Depends, Request
+from starlette.datastructures import FormData
 
 from rsn import notify, sharing
 from rsn.errors import Forbidden
@@ -110,4 +111,12 @@ async def csrf_checked(request: Request, who: Annotated[Viewer, Depends(viewer)]
 
 ViewerDep = Annotated[Viewer, Depends(viewer)]
 FormViewerDep = Annotated[Viewer, Depends(csrf_checked)]
+
+
+async def posted_form(request: Request) -> FormData:
+    """The posted form; the CSRF check has already parsed it, so this reads the cache."""
+    return await request.form()
+
+
+FormDep = Annotated[FormData, Depends(posted_form)]
 NodeDep = Annotated[Node, Depends(node)]

@@ -7,13 +7,10 @@ the viewer may read, and of their reports only those the viewer may read now.
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError as PydanticError
 from sqlalchemy import select
-from starlette.datastructures import FormData
 
 from rsn.api.errors import describe
 from rsn.errors import Conflict, ValidationError
@@ -23,7 +20,7 @@ from rsn.sharing import visible
 from rsn.warning import alerts
 from rsn.warning.models import CLOSE_REASONS, STATUSES
 from rsn.warning.schemas import AlertAction, AlertNote
-from rsn.web.deps import FormViewerDep, NodeDep, Viewer, ViewerDep
+from rsn.web.deps import FormDep, FormViewerDep, NodeDep, Viewer, ViewerDep
 from rsn.web.templating import page
 
 router = APIRouter(include_in_schema=False)
@@ -34,13 +31,6 @@ REASONS = {
     "no-action": "Real, but no action needed",
 }
 assert set(REASONS) == set(CLOSE_REASONS)
-
-
-async def _posted(request: Request) -> FormData:
-    return await request.form()
-
-
-FormDep = Annotated[FormData, Depends(_posted)]
 
 
 @router.get("/alerts", response_class=HTMLResponse)

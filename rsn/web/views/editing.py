@@ -20,10 +20,9 @@ from rsn.reports.models import Report
 from rsn.sharing import Principal
 from rsn.store import utcnow
 from rsn.web import forms
-from rsn.web.deps import FormViewerDep, NodeDep, Viewer, ViewerDep
+from rsn.web.deps import FormDep, FormViewerDep, NodeDep, Viewer, ViewerDep
 from rsn.web.templating import page
 from rsn.web.views import reports as pages
-from rsn.web.views.reports import FormDep
 
 router = APIRouter(include_in_schema=False)
 NOT_YOURS = "Only analysts and duty officers of the originating organization may change it."

@@ -8,13 +8,12 @@ the same person change.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError as PydanticError
 from sqlalchemy.orm import Session
-from starlette.datastructures import FormData
 
 from rsn import audit, sharing
 from rsn.api.errors import describe
@@ -25,18 +24,10 @@ from rsn.reports.models import Report
 from rsn.reports.schemas import Refusal
 from rsn.reports.service import Loaded
 from rsn.sharing import Principal
-from rsn.web.deps import FormViewerDep, NodeDep, Viewer, ViewerDep
+from rsn.web.deps import FormDep, FormViewerDep, NodeDep, Viewer, ViewerDep
 from rsn.web.templating import page
 
 router = APIRouter(include_in_schema=False)
-
-
-async def _posted(request: Request) -> FormData:
-    """The posted form; the CSRF check has already parsed it, so this reads the cache."""
-    return await request.form()
-
-
-FormDep = Annotated[FormData, Depends(_posted)]
 
 
 @router.get("/releases", response_class=HTMLResponse)

@@ -11,14 +11,13 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
 import pycountry
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError as PydanticError
 from sqlalchemy.orm import Session
-from starlette.datastructures import FormData
 
 from rsn import fusion, sharing
 from rsn.api.errors import describe
@@ -34,7 +33,7 @@ from rsn.reports.service import Loaded
 from rsn.sharing import Principal
 from rsn.store import utcnow
 from rsn.web import forms
-from rsn.web.deps import FormViewerDep, NodeDep, Viewer, ViewerDep
+from rsn.web.deps import FormDep, FormViewerDep, NodeDep, Viewer, ViewerDep
 from rsn.web.templating import page, when
 from rsn.web.views import releases
 
@@ -89,14 +88,6 @@ NOTICES = {
 }
 # What a filed report's status says on the page it lands on.
 FILED_NOTICE = {"draft": "drafted", "pending": "pending"}
-
-
-async def _posted(request: Request) -> FormData:
-    """The posted form; the CSRF check has already parsed it, so this reads the cache."""
-    return await request.form()
-
-
-FormDep = Annotated[FormData, Depends(_posted)]
 
 
 # --- the list ----------------------------------------------------------------------
