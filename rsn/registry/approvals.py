@@ -413,6 +413,8 @@ def _apply(session: Session, row: Approval, user: User | None, approver: User) -
         if user.role != row.detail["from"]:
             raise Conflict(f"'{user.username}' changed role since this was asked; ask again.")
         user.role = row.detail["to"]
+        session.flush()
+        events.publish(session, ScopesMoved((), (user.id,)))
         return Decision(row, user)
     if row.kind == "member":
         if org.pending:

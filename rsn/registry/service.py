@@ -146,6 +146,7 @@ def create_user(
         session.flush()
     except IntegrityError as exc:
         raise Conflict(f"A user named '{username}' already exists.") from exc
+    events.publish(session, ScopesMoved((), (user.id,)))
     return user
 
 

@@ -3,20 +3,19 @@
 Counting live reports with the sharing filter probes a grant per report, so it grows
 with the store (a dashboard took 330 ms at 100,000 reports). Instead each report adds
 one to rows of `report_tallies`: one for each reader scope that counts it
-(`rsn.sharing.keysets`: `public`, `members`, a member state or an organization), for
+(`rsn.sharing.keysets`: `public`, `members`, a member state, an organization, or a
+person for what only their own keys open: red items, drafts, releases waiting), for
 the UTC day, month and year it occurred, by category, country, severity and marking,
-all as numbers (`Term`). A reader's
-count sums the rows of the two or three scopes they are in, over the fewest rows
-that cover the period (whole years, then months, then days: `periods`), plus a live
-count of the few reports only keys of their own open (red, drafts), read from
-`report_counted`. It equals the live count exactly.
+all as numbers (`Term`). A reader's count sums the rows of the few scopes they are
+in, over the fewest rows that cover the period (whole years, then months, then days:
+`periods`). It equals the live count exactly.
 
 Kept in the transaction of every write: `ReportsWritten` (file, batch, edit, import,
 revoke, release) moves a report's one from where it was counted (`report_counted`
 remembers its keyset and fields) to where it belongs now, or drops it when revoked.
 A staged import's reports are counted when the import is published
-(`index_published`). A registry change that moves an organization's keys
-(`UnitsMoved`) recounts that scope's rows from `report_counted`. `rebuild`
+(`index_published`). A registry change that moves an organization's or a person's
+keys (`UnitsMoved`) recounts those scopes' rows from `report_counted`. `rebuild`
 recounts everything; `check` compares without writing (`rsn db check-aggregates`).
 """
 
@@ -39,7 +38,6 @@ from sqlalchemy import (
     UniqueConstraint,
     delete,
     func,
-    literal,
     select,
     union_all,
 )
@@ -112,8 +110,7 @@ class Counted(Base):
     severity: Mapped[int] = mapped_column(Integer)
     tlp: Mapped[int] = mapped_column(Integer)
 
-    # The personal part of a count reads it by keyset and day (a reader's few red items
-    # and drafts in a window), a scope's recount by keyset.
+    # A scope's recount reads it by keyset.
     __table_args__ = (
         Index("ix_report_counted_keyset_day", "keyset", "day"),
         {"sqlite_with_rowid": False},
@@ -503,16 +500,6 @@ def counts(
         if after is not None:
             where.append(Tally.start < after.toordinal())
         parts.append(select(getattr(Tally, by).label("k"), Tally.n.label("n")).where(*where))
-    # The reader's own keysets, listed first: as a subquery PostgreSQL planned a scan of
-    # every counted report for them (17 ms at 100,000); as a list, a look-up of each.
-    own = list(session.scalars(keysets.personal(principal)))
-    if own:
-        mine = [Counted.keyset.in_(own), *narrowed(Counted)]
-        if since is not None:
-            mine.append(Counted.day >= since.toordinal())
-        if until is not None:
-            mine.append(Counted.day < until.toordinal())
-        parts.append(select(getattr(Counted, by).label("k"), literal(1).label("n")).where(*mine))
     rows = union_all(*parts).subquery()
     total = func.sum(rows.c.n)
     query = select(rows.c.k, total).group_by(rows.c.k).having(total > 0)

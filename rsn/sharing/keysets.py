@@ -5,25 +5,31 @@ readers. A *keyset* names one such set by a digest. Counting per keyset alone do
 not scale: amber items fan out into thousands of distinct sets (each originator and
 distribution), and a reader would sum over all of those it opens.
 
-So counts are kept per *scope*: the readers who hold the same keys apart from their
-own person. There are few: `public` (everyone), `members` (every user but observers),
-one per member state (`state:XX`, the key its government agencies hold) and one per
-organization (its organization, state and group keys, which its members and observers
-hold alike). `sharing_scopes` spells each scope's keys; a keyset maps to the scopes
-that count it (`sharing_keyset_units`), so an item counts once for each reader and a
-reader sums the few scopes it is in (`units_of`).
+So counts are kept per *scope*: readers who hold the same keys. There are few that
+many share: `public` (everyone), `members` (every user but observers), one per member
+state (`state:XX`, the key its government agencies hold) and one per organization (its
+organization, state and group keys, which its members and observers hold alike); and
+one per person (`user:<id>`, the spelling of their key) for what only keys of their
+own open: red items naming them, their drafts, and for a releaser what waits for their
+release. `sharing_scopes` spells each scope's keys; a keyset maps to the scopes that
+count it (`sharing_keyset_units`), so an item counts once for each reader and a reader
+sums the few scopes they are in (`units_of`).
 
 An item open to a state is counted once, in the state's scope, not once in each of its
 agencies': an organization's scope counts only what it reads through keys other than
 its state's (`counts_in`). An organization holds one state key at most, so its readers,
 who sum both scopes, count each item they read exactly once. That keeps the rows an
 amber report to three states adds to the states it names, however many agencies each
-has. Keys of a person alone (`user:`, `rel:`: red items, drafts) are no scope: a reader
-counts those items live, and they are few (`personal`).
+has. Likewise a person's scope counts only what their own keys alone open; it holds
+their organization's keys beside their own for that decision, but is looked up only
+through their own (`_map`, `_reached`), never through a state key thousands of
+keysets share. (Counted live, a releaser's few hundred such keysets took half of a
+count's time at a million reports.)
 
-A registry change that moves an organization's keys (`ScopesMoved`) re-derives the
-scopes and publishes `UnitsMoved` with those that changed, for the counts kept per
-scope to be rebuilt in the same transaction.
+A registry change that moves an organization's or a person's keys (`ScopesMoved`: a
+new organization or user; a changed type, state, group or role) re-derives the scopes
+and publishes `UnitsMoved` with those that changed, for the counts kept per scope to
+be rebuilt in the same transaction.
 """
 
 from __future__ import annotations
@@ -33,14 +39,14 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from sqlalchemy import Index, Select, String, Text, delete, exists, insert, select
+from sqlalchemy import Index, String, Text, delete, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from rsn import events
 from rsn.registry.events import ScopesMoved
-from rsn.registry.models import Organization
+from rsn.registry.models import Organization, User
 from rsn.sharing.models import SharingGrant
 from rsn.sharing.policy import (
     MEMBERS,
@@ -52,8 +58,9 @@ from rsn.sharing.policy import (
 )
 from rsn.store import Base, bulk
 
-PERSONAL = ("user:", "rel:")  # keys held by one person (or a releaser), in no scope
+PERSONAL = ("user:", "rel:")  # keys held by one person (or their organization's releasers)
 STATE = "state:"  # a member state's key: its government agencies hold it, and it names its scope
+PERSON = "user:"  # a person's key, which names their own scope
 
 
 class KeySet(Base):
@@ -66,7 +73,7 @@ class KeySet(Base):
 
 
 class KeySetKey(Base):
-    """A key of a keyset: what the personal part looks the reader's keys up by."""
+    """A key of a keyset: how a scope finds the keysets its keys open."""
 
     __tablename__ = "sharing_keyset_keys"
 
@@ -77,12 +84,12 @@ class KeySetKey(Base):
 
 
 class Scope(Base):
-    """A key the readers of one scope hold (`public`, `members`, `state:XX`, or an
-    organization's id)."""
+    """A key the readers of one scope hold (`public`, `members`, `state:XX`, an
+    organization's id, or `user:<id>`)."""
 
     __tablename__ = "sharing_scopes"
 
-    unit: Mapped[str] = mapped_column(String(40), primary_key=True)
+    unit: Mapped[str] = mapped_column(String(80), primary_key=True)
     key: Mapped[str] = mapped_column(String(80), primary_key=True)
 
     __table_args__ = (Index("ix_sharing_scopes_key", "key"),)
@@ -94,7 +101,7 @@ class KeySetUnit(Base):
     __tablename__ = "sharing_keyset_units"
 
     keyset_id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    unit: Mapped[str] = mapped_column(String(40), primary_key=True)
+    unit: Mapped[str] = mapped_column(String(80), primary_key=True)
 
     __table_args__ = (Index("ix_sharing_keyset_units_unit", "unit"),)
 
@@ -161,21 +168,33 @@ def counts_in(unit: str, met: Iterable[str]) -> bool:
     """Whether a scope counts an item whose keys meet the scope's keys in `met`.
 
     An organization's scope leaves to its state's scope what it reads through the
-    state key: its readers sum both, and the item must count once for them.
+    state key: its readers sum both, and the item must count once for them. A person's
+    scope counts only what their own keys alone open: their other scopes count the rest.
     """
     met = list(met)
     if not met:
         return False
     if unit in (PUBLIC, MEMBERS) or unit.startswith(STATE):
         return True
+    if unit.startswith(PERSON):
+        return all(k.startswith(PERSONAL) for k in met)
     return not any(k.startswith(STATE) for k in met)
 
 
 def _map(session: Session, sets: dict[frozenset[str], str]) -> dict[str, list[str]]:
     """Record which scopes count each of these keysets; those scopes, by keyset."""
     all_keys = sorted({k for keys in sets for k in keys})
+    own = [k for k in all_keys if k.startswith(PERSONAL)]
     holders: dict[str, set[str]] = defaultdict(set)
-    for unit, key in session.execute(select(Scope.unit, Scope.key).where(Scope.key.in_(all_keys))):
+    shared = select(Scope.unit, Scope.key).where(
+        Scope.key.in_([k for k in all_keys if not k.startswith(PERSONAL)]),
+        Scope.unit.not_like(f"{PERSON}%"),  # people are met through their own keys
+    )
+    if own:  # the people these sets name, with every key of theirs the sets hold
+        people = select(Scope.unit).where(Scope.key.in_(own))
+        named = select(Scope.unit, Scope.key).where(Scope.unit.in_(people), Scope.key.in_(all_keys))
+        shared = shared.union_all(named)  # type: ignore[assignment]
+    for unit, key in session.execute(shared):
         holders[key].add(unit)
     mapped: dict[str, list[str]] = {}
     for keys, kid in sets.items():
@@ -209,12 +228,13 @@ def units_of(principal: Principal) -> list[str]:
     """The scopes a reader is in: their counts are the sums kept for these."""
     own = [principal.organization_id] if principal.organization_id else []
     shared = [u for u in (PUBLIC, MEMBERS) if u in principal.keys]
-    return shared + sorted(k for k in principal.keys if k.startswith(STATE)) + own
+    states = sorted(k for k in principal.keys if k.startswith(STATE))
+    return shared + states + own + sorted(k for k in principal.keys if k.startswith(PERSON))
 
 
 def profiles(session: Session) -> list[tuple[str, ...]]:
-    """Every distinct set of scopes a reader sums (`units_of`), red items aside: each
-    organization's users, its observers (who lack `members`), and the public.
+    """Every distinct set of scopes a reader sums (`units_of`), their own scope aside:
+    each organization's users, its observers (who lack `members`), and the public.
 
     What a count-watching feature (early warning) watches: a series as each of these
     readers may see it, and nothing wider.
@@ -225,18 +245,6 @@ def profiles(session: Session) -> list[tuple[str, ...]]:
         found.add((PUBLIC, MEMBERS, *states, org.id))
         found.add((PUBLIC, *states, org.id))
     return sorted(found)
-
-
-def personal(principal: Principal) -> Select[Any]:
-    """Keysets the reader opens with keys of their own only (red items, drafts).
-
-    Those in a scope the reader is in are left out: they are counted in its sums.
-    """
-    own_keys = sorted(k for k in principal.keys if k.startswith(PERSONAL))
-    in_scope = exists().where(
-        KeySetUnit.keyset_id == KeySetKey.keyset_id, KeySetUnit.unit.in_(units_of(principal))
-    )
-    return select(KeySetKey.keyset_id).where(KeySetKey.key.in_(own_keys), ~in_scope).distinct()
 
 
 def keys_of(session: Session, item_ids: Iterable[str], *, kind: str) -> dict[str, frozenset[str]]:
@@ -266,6 +274,7 @@ def _scope_keys(session: Session, org: Organization) -> frozenset[str]:
 
 
 def _wanted(session: Session) -> dict[str, frozenset[str]]:
+    """Every scope and its keys, as the registry has them now."""
     scopes = {PUBLIC: frozenset({PUBLIC}), MEMBERS: frozenset({MEMBERS})}
     for org in session.scalars(select(Organization)):
         keys = _scope_keys(session, org)
@@ -274,6 +283,19 @@ def _wanted(session: Session) -> dict[str, frozenset[str]]:
             raise ValueError(f"organization {org.id} holds more than one state key: {states}")
         scopes[org.id] = keys
         scopes.update((k, frozenset({k})) for k in states)
+    for user_id, org_id, role in session.execute(select(User.id, User.organization_id, User.role)):
+        keys = reader_keys(
+            user_id=user_id,
+            organization_id=org_id,
+            organization_type="",
+            member_state=None,
+            role=role,
+            group_ids=(),
+        )
+        # Their own keys, and their organization's for deciding what their own alone open.
+        scopes[f"{PERSON}{user_id}"] = scopes.get(org_id, frozenset()) | {
+            k for k in keys if k.startswith(PERSONAL)
+        }
     return scopes
 
 
@@ -282,9 +304,15 @@ _SCOPES = "rsn.sharing.scopes"  # Session.info: (transaction, Scopes)
 
 @dataclass(frozen=True)
 class Scopes:
-    """The scopes as the registry has them now, held in memory (for a recount to compare)."""
+    """The scopes as the registry has them now, held in memory (for a recount to compare).
+
+    `keys`: the scopes many readers share; `people`: each person's own, found through
+    the keys only they hold (`named`).
+    """
 
     keys: dict[str, frozenset[str]]
+    people: dict[str, frozenset[str]]
+    named: dict[str, tuple[str, ...]]
 
     @classmethod
     def of(cls, session: Session) -> Scopes:
@@ -294,7 +322,18 @@ class Scopes:
         transaction = session.get_transaction()
         if held is not None and held[0] is transaction and transaction is not None:
             return held[1]  # type: ignore[no-any-return]
-        scopes = cls(_wanted(session))
+        shared: dict[str, frozenset[str]] = {}
+        people: dict[str, frozenset[str]] = {}
+        named: dict[str, list[str]] = defaultdict(list)
+        for unit, keys in _wanted(session).items():
+            if not unit.startswith(PERSON):
+                shared[unit] = keys
+                continue
+            people[unit] = keys
+            for k in keys:
+                if k.startswith(PERSONAL):
+                    named[k].append(unit)
+        scopes = cls(shared, people, {k: tuple(us) for k, us in named.items()})
         session.info[_SCOPES] = (transaction, scopes)
         return scopes
 
@@ -307,7 +346,10 @@ class Scopes:
 
     def counting(self, item_keys: frozenset[str]) -> list[str]:
         """The scopes that count an item with these keys."""
-        return sorted(u for u, keys in self.keys.items() if counts_in(u, keys & item_keys))
+        found = [u for u, keys in self.keys.items() if counts_in(u, keys & item_keys)]
+        people = {u for k in item_keys for u in self.named.get(k, ())}
+        found.extend(u for u in people if counts_in(u, self.people[u] & item_keys))
+        return sorted(found)
 
 
 def readers_of_all(session: Session, items: Iterable[frozenset[str]]) -> frozenset[str]:
@@ -366,16 +408,23 @@ def resync(session: Session, *, everything: bool = False) -> list[str]:
     if rows:
         conn.execute(insert(Scope), rows)
     for unit in moved:
-        opened = select(KeySetKey.keyset_id, KeySetKey.key).where(
-            KeySetKey.key.in_(sorted(wanted.get(unit, ())))
-        )
-        met: dict[str, list[str]] = defaultdict(list)
-        for kid, key in session.execute(opened):
-            met[kid].append(key)
-        reached = sorted(kid for kid, keys in met.items() if counts_in(unit, keys))
+        reached = _reached(session, unit, wanted.get(unit, frozenset()))
         if reached:
             conn.execute(insert(KeySetUnit), [{"keyset_id": k, "unit": unit} for k in reached])
     return moved
+
+
+def _reached(session: Session, unit: str, keys: frozenset[str]) -> list[str]:
+    """The stored keysets a scope with these keys counts."""
+    opened = select(KeySetKey.keyset_id, KeySetKey.key).where(KeySetKey.key.in_(sorted(keys)))
+    if unit.startswith(PERSON):  # only sets naming the person, not all their organization reads
+        own = sorted(k for k in keys if k.startswith(PERSONAL))
+        named = select(KeySetKey.keyset_id).where(KeySetKey.key.in_(own))
+        opened = opened.where(KeySetKey.keyset_id.in_(named))
+    met: dict[str, list[str]] = defaultdict(list)
+    for kid, key in session.execute(opened):
+        met[kid].append(key)
+    return sorted(kid for kid, met_keys in met.items() if counts_in(unit, met_keys))
 
 
 @events.during(ScopesMoved)
@@ -386,6 +435,7 @@ def _on_scopes_moved(session: Session, moved: ScopesMoved) -> None:
 
 
 __all__ = [
+    "PERSON",
     "KeySet",
     "KeySetKey",
     "KeySetUnit",
@@ -396,7 +446,6 @@ __all__ = [
     "counts_in",
     "keys_of",
     "keyset_id",
-    "personal",
     "profiles",
     "readers_of_all",
     "register",

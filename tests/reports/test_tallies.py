@@ -2,7 +2,8 @@
 
 The property: whatever sequence of filings, drafts, releases, edits (marking,
 distribution, category, country, date), revocations and registry changes (a group's
-members replaced, a new agency, an organization's type or state changed) happens,
+members replaced, a new agency, an organization's type or state changed, a person
+given another role, a new releaser) happens,
 each reader's tallies (`rsn.reports.tallies.counts`) are exactly what counting the
 reports they may read gives (`listing.live_counts`), by every field, over all time
 and over windows of whole days that cut months and years; and `tallies.check` finds
@@ -23,6 +24,7 @@ from typer.testing import CliRunner
 from rsn import events, sharing
 from rsn.cli.main import app
 from rsn.interop import staged
+from rsn.registry import approvals
 from rsn.registry import service as registry
 from rsn.registry.events import ScopesMoved
 from rsn.registry.models import NodeSetting
@@ -33,7 +35,15 @@ from tests.factories import Api, Person, World, api_for, bimstec_world, report_p
 from tests.interop.test_staged import csv_file as staged_csv
 from tests.interop.test_staged import reader as staged_items
 
-READERS = ["bd.analyst", "bd.duty", "bd.police", "in.analyst", "in.watch", "mm.analyst"]
+READERS = [
+    "bd.analyst",
+    "bd.duty",
+    "bd.policy",
+    "bd.police",
+    "in.analyst",
+    "in.watch",
+    "mm.analyst",
+]
 MARKINGS: list[dict[str, Any]] = [
     {"tlp": "clear", "distribution": {}},
     {"tlp": "green", "distribution": {}},
@@ -100,6 +110,31 @@ def retype(world: World, change: int) -> None:
         events.publish(s, ScopesMoved((org.id,)))
     for name in list(world.people):
         world.refresh(name)
+
+
+ROLES = ["liaison", "analyst", "observer"]  # what bd.policy may become: a releaser, or not
+
+
+def change_role(world: World, role: str) -> None:
+    """bd.policy's role changed as an approved request changes it: a liaison reads what
+    waits for release in bd-cert, an observer loses the `members` key."""
+    with world.db.session(write=True) as s:
+        user = registry.get_user(s, username="bd.policy")
+        if user.role == role:
+            return
+        asked = approvals.request_role(
+            s, by=registry.get_user(s, username="bd.analyst"), user=user, role=role
+        )
+        approver = registry.get_user(s, username="bd.duty")
+        approvals.decide(s, approval_id=asked.id, approver=approver, approve=True)
+    world.refresh("bd.policy")
+
+
+def new_releaser(world: World) -> str:
+    """A new liaison of bd-cert: what waits for its release opens to them at once."""
+    name = f"bd.liaison{sum(1 for p in world.people if p.startswith('bd.liaison'))}"
+    world.person(name, "bd-cert", role="liaison")
+    return name
 
 
 def new_agency(world: World) -> str:
@@ -169,6 +204,8 @@ operation = st.one_of(
     st.tuples(st.just("regroup"), st.sampled_from(range(len(GROUPINGS)))),
     st.tuples(st.just("agency")),
     st.tuples(st.just("retype"), st.sampled_from(range(len(RETYPES)))),
+    st.tuples(st.just("role"), st.sampled_from(ROLES)),
+    st.tuples(st.just("releaser")),
 )
 
 
@@ -219,7 +256,12 @@ def test_kept_counts_equal_live_counts_after_any_writes(
             new_agency(world)
         elif op[0] == "retype":
             retype(world, op[1])
-    agree(db, world, clock.now, tuple(p for p in world.people if p.startswith("in-new")))
+        elif op[0] == "role":
+            change_role(world, op[1])
+        elif op[0] == "releaser" and len(world.people) < 14:
+            new_releaser(world)
+    added = tuple(p for p in world.people if p.startswith(("in-new", "bd.liaison")))
+    agree(db, world, clock.now, added)
 
 
 def test_a_staged_import_counts_when_published_not_before(
