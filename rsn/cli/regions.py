@@ -13,6 +13,7 @@ from rsn.cli.common import ConfigOpt, DataDirOpt, console, operator, reported
 from rsn.cli.directory import write_session
 from rsn.registry import catalog, regionpacks
 from rsn.registry.service import country_name
+from rsn.warning import config as warning_config
 
 region_app = typer.Typer(
     help="Region packs (BIMSTEC, SAARC, ASEAN, SCO, or your own file).", no_args_is_help=True
@@ -23,11 +24,16 @@ def _pack(name: str) -> regionpacks.RegionPack:
     path = Path(name)
     with reported():
         if path.suffix in {".yaml", ".yml"} and path.exists():
-            return regionpacks.load_file(path)
-        if name not in regionpacks.available():
+            pack = regionpacks.load_file(path)
+        elif name not in regionpacks.available():
             shipped = ", ".join(regionpacks.available())
             raise typer.BadParameter(f"'{name}' is neither a shipped pack ({shipped}) nor a file")
-        return regionpacks.load(name)
+        else:
+            pack = regionpacks.load(name)
+        # Its early-warning settings are checked now, not at the first detection run.
+        known = regionpacks.taxonomy_for(pack).ids()
+        warning_config.check_pack(pack.detection, pack.slug, known)
+        return pack
 
 
 @region_app.command("list")

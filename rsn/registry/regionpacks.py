@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import pycountry
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
@@ -117,6 +117,13 @@ class RegionPack(_Strict):
     categories: tuple[Category, ...] = ()
     sea_areas: tuple[Text, ...] = ()
     organizations: tuple[Organization, ...] = ()
+    # Early warning's settings for this region, over the shipped ones: checked by
+    # `rsn.warning.config` (the registry does not know the detection methods).
+    detection: dict[str, Any] | None = None
+
+    def __hash__(self) -> int:
+        # By content, as pydantic's frozen hash would, but `detection` holds mappings.
+        return hash(self.model_dump_json())
 
     @model_validator(mode="after")
     def _consistent(self) -> RegionPack:

@@ -16,8 +16,10 @@ once; counts only grow, so waiting for the week's end could only delay the alarm
 `detect` runs for the series a batch of reports touched (the `warning.detect` job,
 queued in the filing's transaction), and for every series once a day (`warning.sweep`).
 A series starts at its first report (the weeks before are no data, not zeros), and
-one with fewer than `MIN_EVENTS` reports in its baseline is skipped: too sparse for a
-count method (single-event rules cover what one report is enough for).
+one with fewer reports in its baseline than its category's `min_events` is skipped:
+too sparse for a count method. Each category's method and numbers are data
+(`rsn.warning.config`), and so are the single-event rules, for what one report is
+enough to warn of (a tsunami): those alert on the reports themselves, no count needed.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from rsn.reports import tallies
 from rsn.reports.events import ReportChanged, ReportFiled
 from rsn.reports.models import Report
 from rsn.sharing import keysets
-from rsn.warning import alerts
+from rsn.warning import alerts, config, rules
 from rsn.warning.models import Alert
 
 log = logging.getLogger("rsn.warning")
@@ -49,7 +51,7 @@ DETECT = "warning.detect"
 SWEEP = "warning.sweep"
 WEEKS = 160  # weeks of history read per series: the default method's three-year span
 WINDOW = 2  # weeks an alarm links reports from: the widest sum the default method scores
-MIN_EVENTS = 10  # reports in a series' baseline before a count method judges it
+EVENT_RULE = "single-event"  # the rule of alerts raised by single-event rules
 SERIES_CHUNK = 200  # series (category, country) per query of the tallies
 
 Key = tuple[str, str]  # (category at some level, member state)
@@ -65,6 +67,7 @@ class Alarm:
     score: float
     threshold: float
     counts: list[int]
+    method: str  # the method's name: the alert's rule
 
 
 def week_start(day: date) -> date:
@@ -137,35 +140,35 @@ def detect(
     wanted: set[Key] | None = None,
     method: Method | None = None,
 ) -> list[Alert]:
-    """Run the method on the current week of every series (or those `wanted`) of every
-    profile, and raise or update an alert for each that alarms; the alerts touched."""
+    """Judge the current week of every series (or those `wanted`) of every profile, each
+    by its category's settings (`config`, or `method` for all), and apply the
+    single-event rules; raise or update an alert for each alarm. The alerts touched."""
     now = clock.now()
     today = now.astimezone(UTC).date()
-    # numpy's statistics (scipy) load with the first detection, not with every process
-    # that opens the node (a CLI command took 1.2 s longer to start).
-    from rsn.warning import methods
-
-    chosen = method or methods.by_name(methods.DEFAULT)
-    threshold = float(getattr(chosen, "threshold", 0.0))
-    judged: dict[bytes, tuple[float, bool]] = {}  # the same counts, judged once
+    settings = config.for_node(session)
+    judged: dict[tuple[int, bytes], tuple[float, bool]] = {}  # the same counts, judged once
     alarms: list[Alarm] = []
     for profile in keysets.profiles(session):
         for (category, country), counts in series(
             session, profile, today=today, wanted=wanted
         ).items():
+            judge = settings.judge(category)
+            chosen = method or judge.method
             # Weeks before a series' first report are no data, not zeros: a series the
             # node has heard of for 30 weeks is judged against those 30 weeks.
             counts = counts[int(np.argmax(counts > 0)) :]
-            if counts[:-WINDOW].sum() < MIN_EVENTS:
+            if counts[:-WINDOW].sum() < judge.min_events:
                 continue
-            fingerprint = counts.tobytes()
+            fingerprint = (id(chosen), counts.tobytes())
             if fingerprint not in judged:
                 verdict = chosen.run(counts)
                 judged[fingerprint] = (float(verdict.score[-1]), bool(verdict.alarm[-1]))
             score, alarmed = judged[fingerprint]
             if alarmed:
+                threshold = float(getattr(chosen, "threshold", 0.0))
+                counted = [int(c) for c in counts]
                 alarms.append(
-                    Alarm(profile, category, country, score, threshold, [int(c) for c in counts])
+                    Alarm(profile, category, country, score, threshold, counted, chosen.name)
                 )
     start = week_start(today) - timedelta(weeks=WINDOW - 1)
     # Profiles that read the same reports alarm over them once; a rise in
@@ -181,10 +184,112 @@ def detect(
         if held is None or alarm.category.count(".") > held[0].category.count("."):
             chosen_alarms[frozenset(ids)] = (alarm, ids)
     raised = [
-        _raise(session, alarm, ids, chosen.name, start=start, now=now)
-        for alarm, ids in chosen_alarms.values()
+        _raise(session, alarm, ids, start=start, now=now) for alarm, ids in chosen_alarms.values()
     ]
+    raised += single_events(session, settings.events, wanted=wanted, start=start, now=now)
     return list({a.id: a for a in raised}.values())
+
+
+def single_events(
+    session: Session,
+    event_rules: Sequence[rules.EventRule],
+    *,
+    wanted: set[Key] | None,
+    start: date,
+    now: datetime,
+) -> list[Alert]:
+    """An alert for each category and member state where a report of a single-event
+    rule's category and severity came in the window: one per set of such reports that
+    some profile reads (so its readers read them all), however few.
+
+    With `wanted`, only the rules and states of those series.
+    """
+    today = now.astimezone(UTC).date()
+    found: dict[frozenset[str], tuple[rules.EventRule, str, list[str]]] = {}
+    for rule in event_rules:
+        countries = None
+        if wanted is not None:
+            countries = {cc for category, cc in wanted if _under(category, rule.category)}
+            if not countries:
+                continue
+        severities = [s for s in rules.SEVERITIES if rules.rank(s) >= rules.rank(rule.min_severity)]
+        for profile in keysets.profiles(session):
+            by_state = _matching(session, profile, rule.category, severities, start, today)
+            for country, ids in by_state.items():
+                if countries is not None and country not in countries:
+                    continue
+                held = found.get(frozenset(ids))
+                if held is None or rule.category.count(".") > held[0].category.count("."):
+                    found[frozenset(ids)] = (rule, country, ids)
+    return [
+        _raise_event(session, rule, country, ids, start=start, now=now)
+        for rule, country, ids in found.values()
+    ]
+
+
+def _under(category: str, head: str) -> bool:
+    return category == head or category.startswith(head + ".")
+
+
+def _matching(
+    session: Session,
+    profile: Sequence[str],
+    category: str,
+    severities: Sequence[str],
+    since: date,
+    until: date,
+) -> dict[str, list[str]]:
+    """The live reports of a category (and below) at these severities between two days
+    (inclusive) that `profile` reads, by member state."""
+    codes = tallies.known(session, "category", _below(session, [category]))
+    graded = tallies.known(session, "severity", severities)
+    if not (codes and graded):
+        return {}
+    readable = select(keysets.KeySetUnit.keyset_id).where(
+        keysets.KeySetUnit.unit.in_(list(profile))
+    )
+    query = (
+        select(Report.country, tallies.Counted.report_id)
+        .join(Report, Report.id == tallies.Counted.report_id)
+        .where(
+            tallies.Counted.day >= since.toordinal(),
+            tallies.Counted.day <= until.toordinal(),
+            tallies.Counted.category.in_(codes),
+            tallies.Counted.severity.in_(graded),
+            tallies.Counted.keyset.in_(readable),
+        )
+        .order_by(Report.occurred_at, Report.id)
+    )
+    found: dict[str, list[str]] = {}
+    for country, report_id in session.execute(query):
+        found.setdefault(country or "", []).append(report_id)
+    return found
+
+
+def _raise_event(
+    session: Session,
+    rule: rules.EventRule,
+    country: str,
+    ids: list[str],
+    *,
+    start: date,
+    now: datetime,
+) -> Alert:
+    graded = session.scalars(select(Report.severity).where(Report.id.in_(ids)))
+    worst = max((s for s in graded if s in rules.SEVERITIES), key=rules.rank, default="high")
+    found = alerts.Found(
+        rule=EVENT_RULE,
+        series=f"category={rule.category} country={country} event",
+        severity=worst,
+        period_start=datetime.combine(start, time(), tzinfo=UTC),
+        period_end=now,
+        score=float(len(ids)),
+        report_ids=tuple(ids),
+        category=rule.category,
+        country=country or None,
+        detail={"min_severity": rule.min_severity, "period": "event"},
+    )
+    return alerts.raise_alert(session, found)
 
 
 def severity(score: float, threshold: float) -> str:
@@ -195,11 +300,9 @@ def severity(score: float, threshold: float) -> str:
     return "high" if ratio >= 1.7 else "medium"
 
 
-def _raise(
-    session: Session, alarm: Alarm, ids: list[str], rule: str, *, start: date, now: datetime
-) -> Alert:
+def _raise(session: Session, alarm: Alarm, ids: list[str], *, start: date, now: datetime) -> Alert:
     found = alerts.Found(
-        rule=rule,
+        rule=alarm.method,
         series=f"category={alarm.category} country={alarm.country} weekly",
         severity=severity(alarm.score, alarm.threshold),
         period_start=datetime.combine(start, time(), tzinfo=UTC),

@@ -35,7 +35,7 @@ class EventRule:
     def matches(self, *, category: str, severity: str | None) -> bool:
         """Whether a report of this category and severity is enough by itself."""
         within = category == self.category or category.startswith(self.category + ".")
-        serious = severity in SEVERITIES and _rank(severity) >= _rank(self.min_severity)
+        serious = severity in SEVERITIES and rank(severity) >= rank(self.min_severity)
         return within and serious
 
 
@@ -72,5 +72,6 @@ def _rule(where: str, item: object, known: Collection[str]) -> EventRule:
     return EventRule(category=category, min_severity=severity)
 
 
-def _rank(severity: str) -> int:
+def rank(severity: str) -> int:
+    """A severity's place, lowest first."""
     return SEVERITIES.index(severity)

@@ -130,6 +130,26 @@ def test_audit_verify_names_the_edited_record(db: Database, node_args: list[str]
     assert f"record {target}" in out
 
 
+def test_a_pack_with_bad_warning_settings_is_refused_before_it_loads(
+    db: Database, node_args: list[str], tmp_path: Path
+) -> None:
+    import yaml
+
+    from rsn.registry import regionpacks
+    from rsn.registry.models import RegionPackRecord
+
+    data = regionpacks.load("bimstec").model_dump(mode="json")
+    data["detection"] = {"categories": {"maritime.piracy": {"method": "cusum-of-my-own"}}}
+    path = tmp_path / "bay.yaml"
+    path.write_text(yaml.safe_dump(data))
+    assert rsn("db", "upgrade", *node_args)[0] == 0
+    code, out = rsn("region", "load", str(path), *node_args)
+    assert code == 1
+    assert "detection.categories.maritime.piracy.method" in out and "not a method" in out
+    with db.session() as s:
+        assert s.get(RegionPackRecord, "bimstec") is None
+
+
 def test_region_show_and_help() -> None:
     code, out = rsn("region", "show", "bimstec")
     assert code == 0 and "Bangladesh" in out and "Security" in out

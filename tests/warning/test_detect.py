@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from rsn.registry import catalog, regionpacks
 from rsn.reports import service
 from rsn.reports.schemas import ReportCreate
 from rsn.sharing import keysets
@@ -31,13 +32,22 @@ def world(db: Database) -> World:
 
 
 def filed(
-    world: World, author: str, times: list[Any], country: str = "BD", **fields: Any
+    world: World,
+    author: str,
+    times: list[Any],
+    country: str = "BD",
+    category: str = PIRACY,
+    **fields: Any,
 ) -> list[str]:
     ids = []
     with world.db.session(write=True) as s:
         for when in times:
             body = report_payload(
-                occurred_at=stamp(when), category=PIRACY, country=country, observables=[], **fields
+                occurred_at=stamp(when),
+                category=category,
+                country=country,
+                observables=[],
+                **fields,
             )
             data = ReportCreate.model_validate(body)
             ids.append(service.create(s, principal=world.people[author].principal, data=data))
@@ -133,6 +143,90 @@ def test_filing_queues_detection_and_the_job_raises_the_alert(
     run_jobs(db)
     assert len(visible_alerts(world, "mm.analyst")) == 1
     run_jobs(db)  # nothing queued twice, nothing doubled
+    with world.db.session() as s:
+        assert s.scalar(select(func.count()).select_from(Alert)) == 1
+
+
+def tune(world: World, detection: dict[str, Any]) -> None:
+    """The region pack loaded again with these early-warning settings."""
+    with world.db.session(write=True) as s:
+        pack = regionpacks.load("bimstec").model_copy(update={"detection": detection})
+        catalog.load_pack(s, pack)
+
+
+def test_a_category_is_judged_by_its_own_settings(world: World, clock: Clock) -> None:
+    history(world, clock)
+    filed(world, "bd.analyst", burst(clock, 20), **GREEN)
+    tune(world, {"categories": {"maritime": {"method": "weekly", "min_events": 1000}}})
+    assert run(world) == []  # too sparse for its category now, at every level
+    tune(world, {"categories": {"maritime.piracy": {"method": "ears-c2"}}})
+    raised = run(world)
+    with world.db.session() as s:
+        rules = {s.get(Alert, i).rule for i in raised}  # type: ignore[union-attr]
+    assert "ears-c2" in rules
+
+
+TSUNAMI = "disaster.tsunami"
+
+
+def test_one_tsunami_report_is_warning_enough(world: World, clock: Clock) -> None:
+    first = filed(world, "bd.analyst", burst(clock, 1), category=TSUNAMI, severity="low", **GREEN)
+    raised = run(world)
+    assert len(raised) == 1
+    with world.db.session() as s:
+        alert = s.get(Alert, raised[0])
+        assert alert is not None
+        assert (alert.rule, alert.category, alert.country) == (detect.EVENT_RULE, TSUNAMI, "BD")
+        assert alert.severity == "low"
+    for name in ("bd.analyst", "bd.police", "in.analyst", "mm.analyst"):
+        assert [a.id for a in visible_alerts(world, name)] == raised, name
+    assert visible_alerts(world, "in.watch") == []  # an observer reads no green report
+    clock.advance(minutes=20)
+    second = filed(
+        world, "in.analyst", burst(clock, 1), category=TSUNAMI, severity="critical", **GREEN
+    )
+    assert run(world) == raised  # the open alert grows
+    with world.db.session() as s:
+        linked = alerts.report_ids(s, world.people["bd.analyst"].principal, raised[0])
+        assert sorted(linked) == sorted(first + second)
+        assert s.get(Alert, raised[0]).severity == "critical"  # type: ignore[union-attr]
+
+
+def test_a_single_event_alert_reaches_only_the_reports_readers(world: World, clock: Clock) -> None:
+    filed(world, "bd.analyst", burst(clock, 1), category=TSUNAMI, severity="high", **STRICT)
+    raised = run(world)
+    assert [a.id for a in visible_alerts(world, "bd.analyst")] == raised
+    assert len(raised) == 1
+    for name in OUTSIDERS:
+        assert visible_alerts(world, name) == [], name
+
+
+def test_below_its_severity_or_red_no_single_event_alert(world: World, clock: Clock) -> None:
+    quake = "disaster.earthquake"  # warns alone from `high`
+    filed(world, "bd.analyst", burst(clock, 2), category=quake, severity="medium", **GREEN)
+    red = {"tlp": "red", "distribution": {"users": ["in.analyst"]}}
+    filed(world, "bd.analyst", burst(clock, 1), category=TSUNAMI, severity="critical", **red)
+    assert run(world) == []
+    with world.db.session() as s:
+        assert s.scalar(select(func.count()).select_from(Alert)) == 0
+
+
+def test_a_filed_tsunami_report_alerts_through_the_job(
+    db: Database, world: World, clock: Clock
+) -> None:
+    filed(
+        world,
+        "mm.analyst",
+        burst(clock, 1),
+        country="MM",
+        category=TSUNAMI,
+        severity="low",
+        **GREEN,
+    )
+    run_jobs(db)
+    [alert] = visible_alerts(world, "bd.analyst")
+    assert (alert.rule, alert.country) == (detect.EVENT_RULE, "MM")
+    run_jobs(db)
     with world.db.session() as s:
         assert s.scalar(select(func.count()).select_from(Alert)) == 1
 

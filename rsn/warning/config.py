@@ -1,0 +1,197 @@
+"""How early warning judges each category: its method, and which reports warn alone.
+
+A piracy series and an atrocity-risk series should not be judged alike: the first has
+a season and a steady baseline, the second is rare and grave, and an analyst would
+rather look at a small rise than miss it. So the method, its numbers and the minimum
+baseline are data, per category, in `rsn/registry/data/detection.yaml` beside the
+taxonomy and versioned like it; so are the single-event rules (one tsunami report is
+warning enough).
+
+A region pack overrides any part in its `detection:` section, of the same shape: its
+`default` and each category it lists replace the shipped ones, and its `events`, when
+given, replace the shipped list. Packs apply in the order they were loaded, as their
+categories do. Every problem is a `DataFileError` naming the file and the field, found
+when the configuration is read, never half-way through a detection run.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from rsn.errors import ValidationError
+from rsn.registry import catalog
+from rsn.registry.models import RegionPackRecord
+from rsn.registry.taxonomy import DataFileError, parse_yaml, validate_file
+from rsn.warning import rules
+
+if TYPE_CHECKING:
+    from rsn.warning.methods import Method
+
+MAX_CATEGORIES = 500  # categories configured in one file
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _Judge(_Strict):
+    method: str = Field(min_length=1, max_length=40)
+    params: dict[str, float | int] = Field(default_factory=dict, max_length=20)
+    min_events: int = Field(default=10, ge=0, le=10_000)
+
+
+class _Section(_Strict):
+    """A file's or a pack's settings; in a pack every part is optional."""
+
+    default: _Judge | None = None
+    categories: dict[str, _Judge] = Field(default_factory=dict, max_length=MAX_CATEGORIES)
+    events: list[dict[str, Any]] | None = Field(default=None, max_length=rules.MAX_RULES)
+
+
+class _File(_Section):
+    version: str = Field(pattern=r"^\d+\.\d+\.\d+$")
+    default: _Judge  # the shipped file says what every series gets
+
+
+class _Pack(_Strict):
+    detection: _Section
+
+
+@dataclass(frozen=True)
+class Judge:
+    """How a series is judged: the method, with its numbers, and the baseline it needs."""
+
+    method: Method
+    min_events: int
+
+
+@dataclass(frozen=True)
+class Detection:
+    """The node's settings: a judge per configured category, and the single-event rules."""
+
+    version: str
+    default: Judge
+    categories: Mapping[str, Judge]
+    events: tuple[rules.EventRule, ...]
+    sources: tuple[str, ...]  # the shipped file, then each pack that overrides it
+
+    def judge(self, category: str) -> Judge:
+        """The most specific configured category at or above this one decides."""
+        parts = category.split(".")
+        for depth in range(len(parts), 0, -1):
+            found = self.categories.get(".".join(parts[:depth]))
+            if found is not None:
+                return found
+        return self.default
+
+
+def _read_shipped() -> tuple[dict[str, Any], str]:
+    resource = resources.files("rsn.registry") / "data" / "detection.yaml"
+    source = str(resource)
+    return parse_yaml(resource.read_text(encoding="utf-8"), source), source
+
+
+def _judge(raw: _Judge, source: str, field: str) -> Judge:
+    from rsn.warning import methods  # scipy loads with the first detection, not at start
+
+    try:
+        method = methods.configured(raw.method, raw.params)
+    except KeyError as exc:
+        raise DataFileError.at(source, f"{field}.method", str(exc.args[0])) from None
+    except ValueError as exc:
+        raise DataFileError.at(source, f"{field}.params", str(exc)) from None
+    return Judge(method, raw.min_events)
+
+
+def _merge(
+    found: dict[str, Any],
+    section: _Section,
+    source: str,
+    known: frozenset[str],
+    *,
+    prefix: str = "",
+) -> None:
+    """Lay one file's or pack's section over what is found so far, checking each part."""
+    if section.default is not None:
+        found["default"] = _judge(section.default, source, f"{prefix}default")
+    for category, raw in section.categories.items():
+        field = f"{prefix}categories.{category}"
+        if category not in known:
+            raise DataFileError.at(source, field, f"'{category}' is not a known category")
+        found["categories"][category] = _judge(raw, source, field)
+    if section.events is not None:
+        try:
+            found["events"] = rules.parse(section.events, known=known, field=f"{prefix}events")
+        except ValidationError as exc:
+            raise DataFileError(source, exc.problems) from None
+
+
+def build(
+    shipped: Mapping[str, Any],
+    packs: Sequence[tuple[str, Mapping[str, Any]]],
+    *,
+    known: frozenset[str],
+    source: str = "detection.yaml",
+) -> Detection:
+    """The settings from the shipped file's data and each pack's `detection:` data, in
+    order, checked against the node's categories."""
+    base = validate_file(_File, shipped, source)
+    found: dict[str, Any] = {"categories": {}, "events": []}
+    _merge(found, base, source, known)
+    sources = [source]
+    for name, data in packs:
+        pack_source = f"region pack '{name}'"
+        section = validate_file(_Pack, {"detection": data}, pack_source).detection
+        _merge(found, section, pack_source, known, prefix="detection.")
+        sources.append(pack_source)
+    return Detection(
+        version=base.version,
+        default=found["default"],
+        categories=dict(found["categories"]),
+        events=tuple(found["events"]),
+        sources=tuple(sources),
+    )
+
+
+_BUILT: dict[str, Detection] = {}
+
+
+def for_node(session: Session) -> Detection:
+    """The settings in force: the shipped file under the loaded packs' overrides.
+
+    Built once per content of the loaded packs' sections: every detection run asks,
+    packs change rarely.
+    """
+    order = (RegionPackRecord.loaded_at, RegionPackRecord.slug)
+    contents = session.execute(
+        select(RegionPackRecord.slug, RegionPackRecord.content).order_by(*order)
+    )
+    packs = [(slug, c["detection"]) for slug, c in contents if c.get("detection")]
+    known = catalog.node_taxonomy(session).ids()
+    stamp = json.dumps([packs, sorted(known)], sort_keys=True)
+    built = _BUILT.get(stamp)
+    if built is None:
+        shipped, source = _read_shipped()
+        built = build(shipped, packs, known=known, source=source)
+        _BUILT.clear()  # one node per process: only the newest set is worth keeping
+        _BUILT[stamp] = built
+    return built
+
+
+def check_pack(detection: Mapping[str, Any] | None, name: str, known: frozenset[str]) -> None:
+    """Refuse a pack whose `detection:` section would not build (before it is loaded)."""
+    if not detection:
+        return
+    shipped, source = _read_shipped()
+    build(shipped, [(name, detection)], known=known, source=source)
+
+
+__all__ = ["Detection", "Judge", "build", "check_pack", "for_node"]
