@@ -247,6 +247,13 @@ def profiles(session: Session) -> list[tuple[str, ...]]:
     return sorted(found)
 
 
+def profile_keys(session: Session, profile: Iterable[str]) -> frozenset[str]:
+    """The audience keys every reader of a profile (`profiles`) holds: an item with one of
+    them is one they all read (their own keys aside)."""
+    scopes = Scopes.of(session)
+    return frozenset(k for unit in profile for k in scopes.keys.get(unit, ()))
+
+
 def keys_of(session: Session, item_ids: Iterable[str], *, kind: str) -> dict[str, frozenset[str]]:
     """The current audience keys of these items of one kind (an item with none is left out)."""
     found: dict[str, set[str]] = {}
@@ -446,6 +453,7 @@ __all__ = [
     "counts_in",
     "keys_of",
     "keyset_id",
+    "profile_keys",
     "profiles",
     "readers_of_all",
     "register",

@@ -22,11 +22,12 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rsn.errors import ValidationError
+from rsn.observables.normalize import OBSERVABLE_TYPES
 from rsn.registry import catalog
 from rsn.registry.models import RegionPackRecord
 from rsn.registry.taxonomy import DataFileError, parse_yaml, validate_file
@@ -48,12 +49,47 @@ class _Judge(_Strict):
     min_events: int = Field(default=10, ge=0, le=10_000)
 
 
+class ObservableRule(_Strict):
+    """The same observable in live reports from organizations of `min_states` member
+    states or more, occurred within `window_days`. A value more than `common` reports
+    carry (a public resolver's address) is noise, as it is to correlation."""
+
+    window_days: int = Field(default=30, ge=1, le=366)
+    min_states: int = Field(default=2, ge=2, le=50)
+    common: int = Field(default=20, ge=2, le=10_000)
+
+
+class MovementRule(_Strict):
+    """An observable of these types (what moves: a vessel, a phone, a wallet) reported
+    happening in one member state, then another, within `window_days`."""
+
+    window_days: int = Field(default=60, ge=1, le=366)
+    types: tuple[str, ...] = Field(
+        default=("vessel-imo", "vessel-mmsi", "phone-number", "crypto-wallet"), max_length=20
+    )
+    common: int = Field(default=20, ge=2, le=10_000)
+
+    @field_validator("types")
+    @classmethod
+    def _known(cls, types: tuple[str, ...]) -> tuple[str, ...]:
+        for t in types:
+            if t not in OBSERVABLE_TYPES:
+                raise ValueError(f"'{t}' is not an observable type ({', '.join(OBSERVABLE_TYPES)})")
+        return types
+
+
+class _CrossBorder(_Strict):
+    observable: ObservableRule | None = None
+    movement: MovementRule | None = None
+
+
 class _Section(_Strict):
     """A file's or a pack's settings; in a pack every part is optional."""
 
     default: _Judge | None = None
     categories: dict[str, _Judge] = Field(default_factory=dict, max_length=MAX_CATEGORIES)
     events: list[dict[str, Any]] | None = Field(default=None, max_length=rules.MAX_RULES)
+    cross_border: _CrossBorder | None = None
 
 
 class _File(_Section):
@@ -81,6 +117,8 @@ class Detection:
     default: Judge
     categories: Mapping[str, Judge]
     events: tuple[rules.EventRule, ...]
+    observable: ObservableRule
+    movement: MovementRule
     sources: tuple[str, ...]  # the shipped file, then each pack that overrides it
 
     def judge(self, category: str) -> Judge:
@@ -127,6 +165,11 @@ def _merge(
         if category not in known:
             raise DataFileError.at(source, field, f"'{category}' is not a known category")
         found["categories"][category] = _judge(raw, source, field)
+    if section.cross_border is not None:
+        for part in ("observable", "movement"):
+            rule = getattr(section.cross_border, part)
+            if rule is not None:
+                found[part] = rule
     if section.events is not None:
         try:
             found["events"] = rules.parse(section.events, known=known, field=f"{prefix}events")
@@ -144,7 +187,12 @@ def build(
     """The settings from the shipped file's data and each pack's `detection:` data, in
     order, checked against the node's categories."""
     base = validate_file(_File, shipped, source)
-    found: dict[str, Any] = {"categories": {}, "events": []}
+    found: dict[str, Any] = {
+        "categories": {},
+        "events": [],
+        "observable": ObservableRule(),
+        "movement": MovementRule(),
+    }
     _merge(found, base, source, known)
     sources = [source]
     for name, data in packs:
@@ -157,6 +205,8 @@ def build(
         default=found["default"],
         categories=dict(found["categories"]),
         events=tuple(found["events"]),
+        observable=found["observable"],
+        movement=found["movement"],
         sources=tuple(sources),
     )
 
@@ -194,4 +244,12 @@ def check_pack(detection: Mapping[str, Any] | None, name: str, known: frozenset[
     build(shipped, [(name, detection)], known=known, source=source)
 
 
-__all__ = ["Detection", "Judge", "build", "check_pack", "for_node"]
+__all__ = [
+    "Detection",
+    "Judge",
+    "MovementRule",
+    "ObservableRule",
+    "build",
+    "check_pack",
+    "for_node",
+]
