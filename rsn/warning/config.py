@@ -78,9 +78,28 @@ class MovementRule(_Strict):
         return types
 
 
+class SeaRule(_Strict):
+    """Located reports in one sea area: `min_reports` or more in the last `window_days`,
+    and `ratio` times the mean of the `baseline_windows` windows before (Trendfinder's
+    rule: a cluster is more than the place usually has)."""
+
+    window_days: int = Field(default=7, ge=1, le=92)
+    min_reports: int = Field(default=5, ge=2, le=10_000)
+    baseline_windows: int = Field(default=12, ge=1, le=52)
+    ratio: float = Field(default=2.0, ge=1.0, le=100.0)
+
+
+class BorderRule(SeaRule):
+    """As `SeaRule`, for located reports within `distance_km` of a land border."""
+
+    distance_km: float = Field(default=25.0, gt=0, le=200)
+
+
 class _CrossBorder(_Strict):
     observable: ObservableRule | None = None
     movement: MovementRule | None = None
+    border: BorderRule | None = None
+    sea: SeaRule | None = None
 
 
 class _Section(_Strict):
@@ -119,6 +138,8 @@ class Detection:
     events: tuple[rules.EventRule, ...]
     observable: ObservableRule
     movement: MovementRule
+    border: BorderRule
+    sea: SeaRule
     sources: tuple[str, ...]  # the shipped file, then each pack that overrides it
 
     def judge(self, category: str) -> Judge:
@@ -166,7 +187,7 @@ def _merge(
             raise DataFileError.at(source, field, f"'{category}' is not a known category")
         found["categories"][category] = _judge(raw, source, field)
     if section.cross_border is not None:
-        for part in ("observable", "movement"):
+        for part in ("observable", "movement", "border", "sea"):
             rule = getattr(section.cross_border, part)
             if rule is not None:
                 found[part] = rule
@@ -192,6 +213,8 @@ def build(
         "events": [],
         "observable": ObservableRule(),
         "movement": MovementRule(),
+        "border": BorderRule(),
+        "sea": SeaRule(),
     }
     _merge(found, base, source, known)
     sources = [source]
@@ -207,6 +230,8 @@ def build(
         events=tuple(found["events"]),
         observable=found["observable"],
         movement=found["movement"],
+        border=found["border"],
+        sea=found["sea"],
         sources=tuple(sources),
     )
 
@@ -245,10 +270,12 @@ def check_pack(detection: Mapping[str, Any] | None, name: str, known: frozenset[
 
 
 __all__ = [
+    "BorderRule",
     "Detection",
     "Judge",
     "MovementRule",
     "ObservableRule",
+    "SeaRule",
     "build",
     "check_pack",
     "for_node",

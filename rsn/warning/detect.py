@@ -42,7 +42,7 @@ from rsn.reports import tallies
 from rsn.reports.events import ReportChanged, ReportFiled
 from rsn.reports.models import Report
 from rsn.sharing import keysets
-from rsn.warning import alerts, config, crossborder, rules
+from rsn.warning import alerts, clusters, config, crossborder, rules
 from rsn.warning.models import Alert
 
 log = logging.getLogger("rsn.warning")
@@ -372,8 +372,8 @@ def _changed(session: Session, event: ReportChanged) -> None:
 
 
 def define_jobs() -> None:
-    """`warning.detect` for the series and observables of new or changed reports;
-    `warning.sweep` for every series and observable once a day. Both may run again: an
+    """`warning.detect` for the series, observables and places of new or changed
+    reports; `warning.sweep` for all of them once a day. Both may run again: an
     alarm updates its condition's open alert."""
 
     def run_detect(ctx: jobs.JobContext) -> None:
@@ -383,11 +383,13 @@ def define_jobs() -> None:
             if wanted:
                 detect(session, wanted=wanted)
             crossborder.detect(session, now=clock.now(), report_ids=ids)
+            clusters.detect(session, now=clock.now(), report_ids=ids)
 
     def run_sweep(ctx: jobs.JobContext) -> None:
         with ctx.db.session(write=True) as session:
             detect(session)
             crossborder.detect(session, now=clock.now())
+            clusters.detect(session, now=clock.now())
 
     jobs.define(DETECT, run_detect, retries=3, backoff=3)
     jobs.define(SWEEP, run_sweep, retries=2, backoff=60, cron="17 3 * * *")

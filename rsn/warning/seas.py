@@ -135,15 +135,15 @@ def parse(data: bytes, *, pack: RegionPack, source: str) -> SeaShapes:
     """Shapes from a GeoJSON FeatureCollection, every limit checked before it is built."""
     if len(data) > MAX_BYTES:
         raise DataFileError.at(source, "<root>", f"larger than {MAX_BYTES:,} bytes")
-    features = _features(_json(data, source), source)
+    features = _features(bounded_json(data, source), source)
     areas = [_area(feature, i, pack, source) for i, feature in enumerate(features)]
     _no_duplicates(areas, source)
     _no_overlaps(areas, source)
     return SeaShapes(areas)
 
 
-def _json(data: bytes, source: str) -> Any:
-    """The file's one JSON value, refused past the parsers' depth and string limits."""
+def bounded_json(data: bytes, source: str) -> Any:
+    """A data file's one JSON value, refused past the parsers' depth and string limits."""
     if not data.strip():
         raise DataFileError.at(source, "<root>", "empty file")
     stream = limits.events(io.BytesIO(data))

@@ -58,6 +58,10 @@ def test_a_pack_overrides_what_it_names_and_keeps_the_rest() -> None:
     assert settings.judge("terrorism").method.name == "weekly"  # the shipped category stays
     assert [r.category for r in settings.events] == ["maritime.piracy"]  # events replaced
     assert settings.sources[-1] == "region pack 'bimstec'"
+    assert settings.observable.window_days == 30 and settings.border.distance_km == 25
+    tighter = built(("bimstec", {"cross_border": {"sea": {"min_reports": 9}}}))
+    assert tighter.sea.min_reports == 9 and tighter.sea.window_days == 7
+    assert tighter.border == settings.border  # an untouched rule keeps the shipped one
 
 
 def test_packs_apply_in_order_the_last_one_wins() -> None:
@@ -108,6 +112,21 @@ def test_packs_apply_in_order_the_last_one_wins() -> None:
             "not a known category",
         ),
         ({"event": []}, "detection.event", "unknown key"),
+        (
+            {"cross_border": {"border": {"distance_km": 0}}},
+            "detection.cross_border.border.distance_km",
+            "greater than 0",
+        ),
+        (
+            {"cross_border": {"movement": {"types": ["vessel-name"]}}},
+            "detection.cross_border.movement.types",
+            "not an observable type",
+        ),
+        (
+            {"cross_border": {"observable": {"min_states": 1}}},
+            "detection.cross_border.observable.min_states",
+            "greater than or equal to 2",
+        ),
     ],
 )
 def test_a_bad_pack_section_names_its_field(pack: dict[str, Any], field: str, words: str) -> None:
