@@ -95,6 +95,19 @@ class BorderRule(SeaRule):
     distance_km: float = Field(default=25.0, gt=0, le=200)
 
 
+class SilenceRule(_Strict):
+    """An organization that reports regularly (`min_reports` in `history_days`) falls
+    silent for longer than its own rate makes likely: the chance of so long a gap, had it
+    kept its rate, is under `p`, the gap is longer than any in its history, and at least
+    `min_hours`. Judged on the last `last` reports a profile reads of it."""
+
+    history_days: int = Field(default=180, ge=7, le=1096)
+    min_reports: int = Field(default=20, ge=3, le=10_000)
+    last: int = Field(default=50, ge=3, le=1000)
+    p: float = Field(default=0.001, gt=0, lt=0.5)
+    min_hours: float = Field(default=48.0, ge=1, le=24 * 365)
+
+
 class _CrossBorder(_Strict):
     observable: ObservableRule | None = None
     movement: MovementRule | None = None
@@ -109,6 +122,7 @@ class _Section(_Strict):
     categories: dict[str, _Judge] = Field(default_factory=dict, max_length=MAX_CATEGORIES)
     events: list[dict[str, Any]] | None = Field(default=None, max_length=rules.MAX_RULES)
     cross_border: _CrossBorder | None = None
+    silence: SilenceRule | None = None
 
 
 class _File(_Section):
@@ -140,6 +154,7 @@ class Detection:
     movement: MovementRule
     border: BorderRule
     sea: SeaRule
+    silence: SilenceRule
     sources: tuple[str, ...]  # the shipped file, then each pack that overrides it
 
     def judge(self, category: str) -> Judge:
@@ -191,6 +206,8 @@ def _merge(
             rule = getattr(section.cross_border, part)
             if rule is not None:
                 found[part] = rule
+    if section.silence is not None:
+        found["silence"] = section.silence
     if section.events is not None:
         try:
             found["events"] = rules.parse(section.events, known=known, field=f"{prefix}events")
@@ -215,6 +232,7 @@ def build(
         "movement": MovementRule(),
         "border": BorderRule(),
         "sea": SeaRule(),
+        "silence": SilenceRule(),
     }
     _merge(found, base, source, known)
     sources = [source]
@@ -232,6 +250,7 @@ def build(
         movement=found["movement"],
         border=found["border"],
         sea=found["sea"],
+        silence=found["silence"],
         sources=tuple(sources),
     )
 
@@ -276,6 +295,7 @@ __all__ = [
     "MovementRule",
     "ObservableRule",
     "SeaRule",
+    "SilenceRule",
     "build",
     "check_pack",
     "for_node",

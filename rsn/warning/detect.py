@@ -42,7 +42,7 @@ from rsn.reports import tallies
 from rsn.reports.events import ReportChanged, ReportFiled
 from rsn.reports.models import Report
 from rsn.sharing import keysets
-from rsn.warning import alerts, clusters, config, crossborder, rules
+from rsn.warning import alerts, clusters, config, crossborder, rules, silence
 from rsn.warning.models import Alert
 
 log = logging.getLogger("rsn.warning")
@@ -373,8 +373,8 @@ def _changed(session: Session, event: ReportChanged) -> None:
 
 def define_jobs() -> None:
     """`warning.detect` for the series, observables and places of new or changed
-    reports; `warning.sweep` for all of them once a day. Both may run again: an
-    alarm updates its condition's open alert."""
+    reports; `warning.sweep` for all of them, and for silent organizations, once a day.
+    Both may run again: an alarm updates its condition's open alert."""
 
     def run_detect(ctx: jobs.JobContext) -> None:
         ids = [str(i) for i in ctx.args.get("reports", [])]
@@ -390,6 +390,7 @@ def define_jobs() -> None:
             detect(session)
             crossborder.detect(session, now=clock.now())
             clusters.detect(session, now=clock.now())
+            silence.detect(session, now=clock.now())
 
     jobs.define(DETECT, run_detect, retries=3, backoff=3)
     jobs.define(SWEEP, run_sweep, retries=2, backoff=60, cron="17 3 * * *")
