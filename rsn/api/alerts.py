@@ -18,6 +18,7 @@ from rsn.warning import alerts, maritime
 from rsn.warning.models import STATUSES, Alert
 from rsn.warning.schemas import (
     AlertAction,
+    AlertMuteCreate,
     AlertNote,
     AlertPage,
     AlertRead,
@@ -32,7 +33,7 @@ router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"], route_class=JSONRou
 Status = Annotated[str | None, Query(max_length=20, description=f"one of {', '.join(STATUSES)}")]
 
 
-def _read(alert: Alert, report_ids: list[str]) -> AlertRead:
+def _read(alert: Alert, report_ids: list[str], muted_until: datetime | None = None) -> AlertRead:
     return AlertRead(
         id=alert.id,
         rule=alert.rule,
@@ -52,6 +53,7 @@ def _read(alert: Alert, report_ids: list[str]) -> AlertRead:
         detail=dict(alert.detail),
         created=alert.created,
         modified=alert.modified,
+        muted_until=muted_until,
     )
 
 
@@ -61,6 +63,7 @@ def _filters(
     category: str | None,
     country: str | None,
     since: datetime | None,
+    muted: bool = False,
 ) -> alerts.Filters:
     for name, value in (("rule", rule), ("category", category), ("country", country)):
         checked(name, no_control, value)
@@ -68,7 +71,9 @@ def _filters(
         if since.tzinfo is None:
             raise ValidationError.field("since", f"'{since.isoformat()}' needs a UTC offset.")
         checked("since", in_utc_range, since)
-    return alerts.Filters(status=status, rule=rule, category=category, country=country, since=since)
+    return alerts.Filters(
+        status=status, rule=rule, category=category, country=country, since=since, muted=muted
+    )
 
 
 def _answer(node: NodeDep, principal: Principal, alert_id: str, action: str) -> AlertRead:
@@ -77,8 +82,9 @@ def _answer(node: NodeDep, principal: Principal, alert_id: str, action: str) -> 
         alert = alerts.get(session, principal, alert_id)
         ids = alerts.report_ids(session, principal, alert_id)
         disclosed = alerts.disclosed(session, principal, [alert_id])
+        held = alerts.mute_of(session, principal, alert)
     node.disclose(principal, disclosed, action)
-    return _read(alert, ids)
+    return _read(alert, ids, held.until if held else None)
 
 
 @router.get("", response_model=AlertPage)
@@ -90,17 +96,23 @@ def list_alerts(
     category: Annotated[str | None, Query(max_length=120)] = None,
     country: Annotated[str | None, Query(min_length=2, max_length=2)] = None,
     since: datetime | None = None,
+    muted: Annotated[
+        bool, Query(description="also the alerts of series your organization muted")
+    ] = False,
     limit: Annotated[int, Query(ge=1, le=alerts.MAX_PAGE)] = 50,
     cursor: Annotated[str | None, Query(max_length=400)] = None,
 ) -> AlertPage:
-    """Alerts the caller may read, latest change first, a page at a time."""
-    filters = _filters(status, rule, category, country, since)
+    """Alerts the caller may read, latest change first, a page at a time; those of series
+    the caller's organization muted only when asked (`muted=true`)."""
+    filters = _filters(status, rule, category, country, since, muted)
     with node.db.session() as session:
         rows, next_cursor = alerts.listing(session, principal, filters, limit=limit, cursor=cursor)
         linked = alerts.report_ids_of(session, principal, [a.id for a in rows])
         disclosed = alerts.disclosed(session, principal, [a.id for a in rows])
+        held = alerts.muted_until(session, principal, rows) if muted else {}
     node.disclose(principal, disclosed, "alert.list")
-    return AlertPage(items=[_read(a, linked[a.id]) for a in rows], next_cursor=next_cursor)
+    items = [_read(a, linked[a.id], held.get(a.id)) for a in rows]
+    return AlertPage(items=items, next_cursor=next_cursor)
 
 
 @router.get("/rules", response_model=list[RuleRecordRead])
@@ -189,6 +201,26 @@ def note_alert(alert_id: str, node: NodeDep, principal: PrincipalDep, body: Aler
     """Add a note to the alert's history."""
     with node.db.session(write=True) as session:
         alerts.add_note(session, principal, alert_id, body.text)
+    return _answer(node, principal, alert_id, "alert.read")
+
+
+@router.post("/{alert_id}/mute", response_model=AlertRead)
+def mute_alert(
+    alert_id: str, node: NodeDep, principal: PrincipalDep, body: AlertMuteCreate
+) -> AlertRead:
+    """Mute the alert's series for your organization until a time: its alerts leave your
+    organization's triage list and notifications, not anyone else's."""
+    checked("until", in_utc_range, body.until)
+    with node.db.session(write=True) as session:
+        alerts.mute(session, principal, alert_id, until=body.until, reason=body.reason)
+    return _answer(node, principal, alert_id, "alert.read")
+
+
+@router.post("/{alert_id}/unmute", response_model=AlertRead)
+def unmute_alert(alert_id: str, node: NodeDep, principal: PrincipalDep) -> AlertRead:
+    """Lift your organization's mute of the alert's series."""
+    with node.db.session(write=True) as session:
+        alerts.unmute(session, principal, alert_id)
     return _answer(node, principal, alert_id, "alert.read")
 
 

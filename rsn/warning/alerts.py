@@ -17,7 +17,7 @@ import hashlib
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, delete, func, or_, select
@@ -36,6 +36,7 @@ from rsn.warning.models import (
     STATUSES,
     Alert,
     AlertEvent,
+    AlertMute,
     AlertReport,
 )
 
@@ -43,6 +44,8 @@ KIND = "alert"  # the sharing kind of an alert
 ACTING_ROLES = ("analyst", "duty-officer")
 NODE = "node"  # the audit actor of what detection does by itself
 MAX_NOTE = 4000
+MAX_MUTE = timedelta(days=90)  # a mute ends: a series is looked at again within a quarter
+MAX_REASON = 500
 MAX_PAGE = 200
 
 # action: (statuses it may start from, status it leads to, its past tense)
@@ -317,6 +320,7 @@ class Filters:
     country: str | None = None
     since: datetime | None = None  # changed at or after
     open: bool = False  # only those not closed (the dashboard's)
+    muted: bool = False  # also those of series the reader's organization muted
 
 
 def _conditions(principal: Principal, filters: Filters) -> list[ColumnElement[bool]]:
@@ -343,7 +347,139 @@ def _conditions(principal: Principal, filters: Filters) -> list[ColumnElement[bo
         where.append(or_(Alert.country == code, Alert.countries.contains(f",{code},")))
     if filters.since is not None:
         where.append(Alert.modified >= filters.since)
+    if not filters.muted:
+        where.append(~_muted_for(principal.organization_id))
     return where
+
+
+def _active(organization_id: str) -> list[ColumnElement[bool]]:
+    return [
+        AlertMute.organization_id == organization_id,
+        AlertMute.lifted_at.is_(None),
+        AlertMute.until > clock.now(),
+    ]
+
+
+def _muted_for(organization_id: str) -> ColumnElement[bool]:
+    """True for alerts of a series the organization has muted, now."""
+    return (
+        select(AlertMute.id)
+        .where(
+            *_active(organization_id),
+            AlertMute.rule == Alert.rule,
+            AlertMute.series == Alert.series,
+        )
+        .exists()
+    )
+
+
+def mute_of(session: Session, principal: Principal, alert: Alert) -> AlertMute | None:
+    """The reader's organization's mute of this alert's series, while it holds."""
+    return session.scalar(
+        select(AlertMute)
+        .where(
+            *_active(principal.organization_id),
+            AlertMute.rule == alert.rule,
+            AlertMute.series == alert.series,
+        )
+        .order_by(AlertMute.created.desc())
+        .limit(1)
+    )
+
+
+def muted_until(
+    session: Session, principal: Principal, rows: Sequence[Alert]
+) -> dict[str, datetime]:
+    """For a page of alerts, until when the reader's organization muted each one's series."""
+    held = {
+        (m.rule, m.series): m.until
+        for m in session.scalars(
+            select(AlertMute).where(
+                *_active(principal.organization_id),
+                AlertMute.rule.in_({a.rule for a in rows}),
+            )
+        )
+    }
+    return {a.id: held[(a.rule, a.series)] for a in rows if (a.rule, a.series) in held}
+
+
+def muted_organizations(session: Session, alert: Alert) -> set[str]:
+    """The organizations not to be told of this alert now (for notifications)."""
+    query = select(AlertMute.organization_id).where(
+        AlertMute.lifted_at.is_(None),
+        AlertMute.until > clock.now(),
+        AlertMute.rule == alert.rule,
+        AlertMute.series == alert.series,
+    )
+    return set(session.scalars(query))
+
+
+def mute(
+    session: Session, principal: Principal, alert_id: str, *, until: datetime, reason: str
+) -> AlertMute:
+    """Mute the alert's series for the principal's organization until a time (snoozing
+    is a short mute); a mute already holding is replaced. Audited, with its reason."""
+    alert = get(session, principal, alert_id)
+    _may_act(principal, "mute its series")
+    now = clock.now()
+    if until.tzinfo is None:
+        raise ValidationError.field("until", f"'{until.isoformat()}' needs a UTC offset.")
+    if until <= now:
+        raise ValidationError.field("until", "must be in the future.")
+    if until > now + MAX_MUTE:
+        raise ValidationError.field(
+            "until", f"at most {MAX_MUTE.days} days ahead: a muted series is looked at again."
+        )
+    text = reason.strip()
+    if not text:
+        raise ValidationError.field("reason", "Say why the series is muted.")
+    if len(text) > MAX_REASON:
+        raise ValidationError.field("reason", f"At most {MAX_REASON} characters, not {len(text)}.")
+    held = mute_of(session, principal, alert)
+    if held is not None:
+        held.lifted_at, held.lifted_by = now, principal.user_id
+    row = AlertMute(
+        id=new_id(),
+        organization_id=principal.organization_id,
+        rule=alert.rule,
+        series=alert.series,
+        reason=text,
+        until=until,
+        created_by=principal.user_id,
+        created=now,
+    )
+    session.add(row)
+    session.flush()
+    audit.record(
+        session,
+        actor=principal.username,
+        action="alert.mute",
+        item_ids=[alert.id],
+        detail={
+            "rule": alert.rule,
+            "series": alert.series,
+            "until": until.isoformat(),
+            "reason": text,
+        },
+    )
+    return row
+
+
+def unmute(session: Session, principal: Principal, alert_id: str) -> None:
+    """Lift the organization's mute of the alert's series; 409 when none holds."""
+    alert = get(session, principal, alert_id)
+    _may_act(principal, "lift a mute")
+    held = mute_of(session, principal, alert)
+    if held is None:
+        raise Conflict("This alert's series is not muted for your organization.")
+    held.lifted_at, held.lifted_by = clock.now(), principal.user_id
+    audit.record(
+        session,
+        actor=principal.username,
+        action="alert.unmute",
+        item_ids=[alert.id],
+        detail={"rule": alert.rule, "series": alert.series},
+    )
 
 
 def listing(
@@ -369,10 +505,11 @@ def listing(
 
 
 def counts_by_status(session: Session, principal: Principal) -> dict[str, int]:
-    """How many alerts the principal may read are in each status (the triage list's tabs)."""
+    """How many alerts the principal may read are in each status (the triage list's tabs),
+    those of series their organization muted aside, as the list leaves them out."""
     query = (
         select(Alert.status, func.count())
-        .where(sharing.visible(principal, Alert.id))
+        .where(sharing.visible(principal, Alert.id), ~_muted_for(principal.organization_id))
         .group_by(Alert.status)
     )
     found = {status: int(n) for status, n in session.execute(query)}

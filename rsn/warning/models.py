@@ -90,6 +90,30 @@ class AlertEvent(Base):
     text: Mapped[str | None] = mapped_column(Text)
 
 
+class AlertMute(Base):
+    """An organization's decision not to be told of one rule's series for a while.
+
+    Per organization, never for everyone: the same alert may matter to a neighbour.
+    Until `until`, or until lifted, the organization's members do not see the series'
+    alerts in their triage list (unless they ask) and are not notified of them.
+    """
+
+    __tablename__ = "alert_mutes"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"))
+    rule: Mapped[str] = mapped_column(String(60))
+    series: Mapped[str] = mapped_column(String(300))
+    reason: Mapped[str] = mapped_column(Text)
+    until: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    created: Mapped[datetime] = mapped_column(UTCDateTime)
+    lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lifted_by: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
+
+    __table_args__ = (Index("ix_alert_mutes_org_rule_series", "organization_id", "rule", "series"),)
+
+
 __all__ = [
     "CLOSE_REASONS",
     "OPEN",
@@ -97,5 +121,6 @@ __all__ = [
     "STATUSES",
     "Alert",
     "AlertEvent",
+    "AlertMute",
     "AlertReport",
 ]

@@ -32,6 +32,7 @@ class AlertRead(BaseModel):
     detail: dict[str, Any]
     created: Timestamp
     modified: Timestamp
+    muted_until: Timestamp | None = None  # when the caller's organization muted its series
 
 
 class AlertPage(BaseModel):
@@ -66,6 +67,19 @@ class AlertNote(Strict):
     text: NoteText
 
     @field_validator("text")
+    @classmethod
+    def _plain(cls, value: str) -> str:
+        return str(no_control(value))
+
+
+class AlertMuteCreate(Strict):
+    """Mute the alert's series for your organization until a time (at most 90 days
+    ahead); snoozing is a short mute. The reason is kept in the audit log."""
+
+    until: Timestamp
+    reason: Annotated[str, Field(min_length=1, max_length=500)]
+
+    @field_validator("reason")
     @classmethod
     def _plain(cls, value: str) -> str:
         return str(no_control(value))

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from rsn.audit.models import AuditRecord
 from rsn.store import Database
-from rsn.warning.models import AlertEvent
+from rsn.warning.models import AlertEvent, AlertMute
 from tests.conftest import Clock
 from tests.factories import Api, World, api_for, bimstec_world
 from tests.warning.test_alerts import file, found, raised
@@ -192,3 +193,73 @@ def test_each_rules_record(api: Api, world: World, alert_id: str) -> None:
         }
     ]
     assert api.get("/api/v1/alerts/rules", as_=people["mm.analyst"]).json() == []
+
+
+def test_an_organization_mutes_a_series_for_itself_alone(
+    api: Api, world: World, alert_id: str, clock: Clock
+) -> None:
+    people = world.people
+    until = (clock.now + timedelta(days=7)).isoformat()
+    body = {"until": until, "reason": "a known exercise off Chittagong"}
+    watcher = api.post(f"/api/v1/alerts/{alert_id}/mute", as_=people["bd.policy"], json=body)
+    assert watcher.status_code == 403  # a policymaker reads, does not act
+    answer = api.post(f"/api/v1/alerts/{alert_id}/mute", as_=people["bd.analyst"], json=body)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["muted_until"] is not None
+    # Gone from bd-cert's list and tabs, still readable by id and on request ...
+    assert api.get("/api/v1/alerts", as_=people["bd.duty"]).json()["items"] == []
+    shown = api.get("/api/v1/alerts?muted=true", as_=people["bd.duty"]).json()["items"]
+    assert [a["id"] for a in shown] == [alert_id] and shown[0]["muted_until"]
+    assert api.get(f"/api/v1/alerts/{alert_id}", as_=people["bd.duty"]).status_code == 200
+    # ... and untouched for everyone else who reads it.
+    for other in ("in.coast", "in.analyst"):
+        items = api.get("/api/v1/alerts", as_=people[other]).json()["items"]
+        assert [a["id"] for a in items] == [alert_id] and items[0]["muted_until"] is None, other
+    # It ends on its own ...
+    clock.advance(days=8)
+    assert len(api.get("/api/v1/alerts", as_=people["bd.duty"]).json()["items"]) == 1
+    # ... or when lifted, and lifting twice is a conflict.
+    until = (clock.now + timedelta(days=1)).isoformat()
+    body = {"until": until, "reason": "snooze for a day"}
+    assert (
+        api.post(f"/api/v1/alerts/{alert_id}/mute", as_=people["bd.duty"], json=body).status_code
+        == 200
+    )
+    assert api.get("/api/v1/alerts", as_=people["bd.analyst"]).json()["items"] == []
+    lifted = api.post(f"/api/v1/alerts/{alert_id}/unmute", as_=people["bd.analyst"])
+    assert lifted.status_code == 200 and lifted.json()["muted_until"] is None
+    assert len(api.get("/api/v1/alerts", as_=people["bd.analyst"]).json()["items"]) == 1
+    assert (
+        api.post(f"/api/v1/alerts/{alert_id}/unmute", as_=people["bd.analyst"]).status_code == 409
+    )
+    with world.db.session() as s:
+        actions = [
+            r.action for r in s.scalars(select(AuditRecord)) if r.action.startswith("alert.")
+        ]
+        assert actions.count("alert.mute") == 2 and actions.count("alert.unmute") == 1
+    outsider = api.post(f"/api/v1/alerts/{alert_id}/mute", as_=people["mm.analyst"], json=body)
+    assert outsider.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"reason": "x"}, "until"),
+        ({"until": "2020-01-01T00:00:00Z", "reason": "x"}, "until"),  # past
+        ({"until": "+400d", "reason": "x"}, "until"),  # beyond 90 days
+        ({"until": "+1d", "reason": ""}, "reason"),
+        ({"until": "+1d", "reason": "x" * 501}, "reason"),
+        ({"until": "+1d", "reason": "x", "colour": "red"}, "colour"),
+    ],
+)
+def test_a_bad_mute_names_its_field_and_stores_nothing(
+    api: Api, world: World, alert_id: str, clock: Clock, body: dict[str, Any], field: str
+) -> None:
+    if str(body.get("until", "")).startswith("+"):
+        days = int(body["until"][1:-1])
+        body = {**body, "until": (clock.now + timedelta(days=days)).isoformat()}
+    answer = api.post(f"/api/v1/alerts/{alert_id}/mute", as_=world.people["bd.analyst"], json=body)
+    assert 400 <= answer.status_code < 500, answer.text
+    assert field in answer.text
+    with world.db.session() as s:
+        assert s.scalar(select(func.count()).select_from(AlertMute)) == 0

@@ -110,3 +110,27 @@ def test_the_dashboard_shows_the_open_alerts_its_viewer_reads(
         == 303
     )
     assert "Open alerts (0)" in web.get("/dashboard").text
+
+
+def test_muting_a_series_from_its_page(api: Api, world: World, clock: Clock) -> None:
+    ids = file(world, "bd.analyst", clock, 1, tlp="green", distribution={})
+    alert_id = raised(world, found(ids, clock))
+    web = signed_in(api, "bd.web")
+    page = web.get(f"/alerts/{alert_id}").text
+    assert 'name="days"' in page and "Mute" in page
+    nothing = web.post(f"/alerts/{alert_id}/mute", {"days": "7", "mute_reason": " "})
+    assert nothing.status_code == 422 and 'id="mute_reason-error"' in nothing.text
+    odd = web.post(f"/alerts/{alert_id}/mute", {"days": "365", "mute_reason": "long"})
+    assert odd.status_code == 422 and 'id="days-error"' in odd.text
+    done = web.post(f"/alerts/{alert_id}/mute", {"days": "7", "mute_reason": "an exercise"})
+    assert done.status_code == 303, done.text
+    assert "Muted for your organization until" in web.get(f"/alerts/{alert_id}").text
+    assert f"/alerts/{alert_id}" not in web.get("/alerts").text
+    assert "muted until" in web.get("/alerts?muted=1").text
+    other = signed_in(api, "mm.web")  # another organization still sees it
+    assert f"/alerts/{alert_id}" in other.get("/alerts").text
+    lifted = web.post(f"/alerts/{alert_id}/mute", {"lift": "1"})
+    assert lifted.status_code == 303
+    assert f"/alerts/{alert_id}" in web.get("/alerts").text
+    again = web.post(f"/alerts/{alert_id}/mute", {"lift": "1"})
+    assert again.status_code == 409

@@ -7,11 +7,14 @@ the viewer may read, and of their reports only those the viewer may read now.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError as PydanticError
 from sqlalchemy import select
 
+from rsn import clock
 from rsn.api.errors import describe
 from rsn.errors import Conflict, ValidationError
 from rsn.registry.models import User
@@ -19,7 +22,7 @@ from rsn.reports.models import Report
 from rsn.sharing import visible
 from rsn.warning import alerts
 from rsn.warning.models import CLOSE_REASONS, STATUSES
-from rsn.warning.schemas import AlertAction, AlertNote
+from rsn.warning.schemas import AlertAction, AlertMuteCreate, AlertNote
 from rsn.web.deps import FormDep, FormViewerDep, NodeDep, Viewer, ViewerDep
 from rsn.web.templating import page
 
@@ -40,14 +43,17 @@ def alerts_page(
     who: ViewerDep,
     status: str | None = None,
     cursor: str | None = None,
+    muted: bool = False,
 ) -> Response:
-    """Alerts the viewer may read, latest change first; open ones unless a status is chosen."""
+    """Alerts the viewer may read, latest change first; those of series the viewer's
+    organization muted only when asked."""
     wanted = status if status in STATUSES else None
     with node.db.session() as s:
         counts = alerts.counts_by_status(s, who.principal)
         rows, next_cursor = alerts.listing(
-            s, who.principal, alerts.Filters(status=wanted), limit=50, cursor=cursor
+            s, who.principal, alerts.Filters(status=wanted, muted=muted), limit=50, cursor=cursor
         )
+        held = alerts.muted_until(s, who.principal, rows)
         linked = alerts.report_ids_of(s, who.principal, [a.id for a in rows])
         disclosed = alerts.disclosed(s, who.principal, [a.id for a in rows])
         record = alerts.triage_record(s, who.principal)
@@ -64,6 +70,8 @@ def alerts_page(
         next_cursor=next_cursor,
         record=record,
         reasons=REASONS,
+        muted=muted,
+        held=held,
     )
 
 
@@ -103,6 +111,7 @@ def _alert_page(
             u.id: u.display_name for u in s.scalars(select(User).where(User.id.in_(actor_ids)))
         }
         owner = s.get(User, alert.owner_id) if alert.owner_id else None
+        held = alerts.mute_of(s, who.principal, alert)
         disclosed = alerts.disclosed(s, who.principal, [alert_id])
     node.disclose(who.principal, disclosed, "alert.read")
     counts = [float(c) for c in alert.detail.get("counts", []) if isinstance(c, int | float)]
@@ -121,6 +130,8 @@ def _alert_page(
         may_act=who.principal.role in alerts.ACTING_ROLES,
         allowed=allowed,
         reasons=REASONS,
+        mute=held,
+        mute_days=MUTE_DAYS,
         errors=errors or {},
     )
 
@@ -156,6 +167,40 @@ def act(
         return _alert_page(
             request, node, who, alert_id, errors={"action": str(exc)}, status_code=409
         )
+    return RedirectResponse(f"/alerts/{alert_id}", status_code=303)
+
+
+MUTE_DAYS = {1: "a day (snooze)", 7: "a week", 30: "30 days", 90: "90 days"}
+
+
+@router.post("/alerts/{alert_id}/mute")
+def mute(
+    request: Request, alert_id: str, node: NodeDep, who: FormViewerDep, form: FormDep
+) -> Response:
+    """Mute the series for the viewer's organization, for one of a few spans, or lift it."""
+    if form.get("lift"):
+        try:
+            with node.db.session(write=True) as s:
+                alerts.unmute(s, who.principal, alert_id)
+        except Conflict as exc:
+            return _alert_page(
+                request, node, who, alert_id, errors={"mute": str(exc)}, status_code=409
+            )
+        return RedirectResponse(f"/alerts/{alert_id}", status_code=303)
+    days = str(form.get("days") or "")
+    if not days.isdigit() or int(days) not in MUTE_DAYS:
+        errors = {"days": f"Choose how long: {', '.join(MUTE_DAYS.values())}."}
+        return _alert_page(request, node, who, alert_id, errors=errors, status_code=422)
+    until = clock.now() + timedelta(days=int(days))
+    try:
+        data = AlertMuteCreate.model_validate(
+            {"until": until, "reason": str(form.get("mute_reason") or "").strip()}
+        )
+    except PydanticError as exc:
+        errors = {("mute_reason" if k == "reason" else k): v for k, v in _problems(exc).items()}
+        return _alert_page(request, node, who, alert_id, errors=errors, status_code=422)
+    with node.db.session(write=True) as s:
+        alerts.mute(s, who.principal, alert_id, until=data.until, reason=data.reason)
     return RedirectResponse(f"/alerts/{alert_id}", status_code=303)
 
 
