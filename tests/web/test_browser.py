@@ -538,6 +538,9 @@ def test_map_draws_countries_and_its_counts_are_the_apis(people: People, node: N
     assert wait_for_map(page) > 5
     expect(page.locator("#map path.country.member")).to_have_count(7)  # BIMSTEC's members
     expect(page.locator("#map-status")).to_contain_text("located report")  # drawn by map.js
+    # The layers over the counts: each BIMSTEC sea area, shaded, and listed with its level.
+    expect(page.locator("#map-seas tbody tr[data-sea]")).to_have_count(7)
+    expect(page.locator("#map-seas")).to_contain_text("Andaman Sea")
 
     for days in ("30", "7"):
         if days != "30":

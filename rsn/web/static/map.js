@@ -6,6 +6,7 @@
   "use strict";
 
   const ATLAS = "/static/vendor/world-atlas-2.0.2-countries-50m.json";
+  const LEVEL = { low: "#d1fae5", moderate: "#fde68a", elevated: "#fdba74", high: "#f87171" };
   const REGION = "/map/region.json";
   const SEVERITY = { low: "#4a7c59", medium: "#b7791f", high: "#c2410c", critical: "#9b1c1c" };
   const SHADES = ["#c6dbef", "#9ecae1", "#6baed6", "#3182bd", "#08519c"];
@@ -91,8 +92,10 @@
     swatch(counts, ZERO, "none");
     scale.forEach((c) => swatch(counts, c.colour, c.low === c.high ? `${c.low}` : `${c.low}–${c.high}`));
     swatch(counts, OUTSIDE, "outside the region");
-    const severity = group("Severity of located reports");
+    const severity = group("Severity of located reports and open alerts (ringed)");
     Object.entries(SEVERITY).forEach(([name, colour]) => swatch(severity, colour, name, true));
+    const seas = group("Maritime threat level");
+    Object.entries(LEVEL).forEach(([name, colour]) => swatch(seas, colour, name));
   }
 
   function countryText(country) {
@@ -182,6 +185,83 @@
     return `${total} reports since ${data.since_date}; ${shown} located report${shown === 1 ? "" : "s"} shown${capped}.`;
   }
 
+  // ---------------------------------------------------------------- alerts and seas
+
+  function centreOf(layer) {
+    return layer.getBounds().getCenter();
+  }
+
+  // Sea areas shaded by their maritime threat level, and a marker for each open alert in
+  // each country (or sea) it names. Tooltips are built as DOM nodes: server text is
+  // never parsed as HTML.
+  function drawLayers(group, data, features) {
+    group.clearLayers();
+    const seaLayers = {};
+    data.seas.forEach((sea) => {
+      const ring = sea.ring.map(([x, y]) => [y, x]);
+      const shape = L.polygon(ring, {
+        color: "#1e3a8a", weight: 1, dashArray: "4 3",
+        fillColor: LEVEL[sea.level] || LEVEL.low, fillOpacity: 0.45,
+      });
+      const tip = element("div");
+      tip.append(element("strong", sea.name), element("div", `Threat level: ${sea.level} (${sea.count} incident${sea.count === 1 ? "" : "s"}; approximate shape)`));
+      shape.bindTooltip(tip, { sticky: true });
+      shape.addTo(group);
+      seaLayers[sea.name] = shape;
+    });
+    const byNumeric = {};
+    features.forEach((f) => { byNumeric[f.id] = f; });
+    data.alerts.forEach((alert) => {
+      const places = [];
+      if (alert.sea && seaLayers[alert.sea]) places.push(centreOf(seaLayers[alert.sea]));
+      alert.countries.forEach((c) => {
+        const feature = c.numeric && byNumeric[c.numeric];
+        if (feature) places.push(centreOf(L.geoJSON(feature)));
+      });
+      places.forEach((where) => {
+        const marker = L.circleMarker(where, {
+          radius: 9, color: "#111827", weight: 2, fillColor: SEVERITY[alert.severity] || SEVERITY.medium, fillOpacity: 0.9,
+        });
+        const tip = element("div");
+        tip.append(element("strong", `Alert: ${alert.title}`), element("div", `${alert.rule} · ${alert.severity} · ${alert.status}`));
+        marker.bindTooltip(tip);
+        marker.on("click", () => { window.location.href = alert.url; });
+        marker.addTo(group);
+      });
+    });
+    fillLayerTables(data);
+  }
+
+  function fillLayerTables(data) {
+    const alertsBody = document.querySelector("#map-alerts tbody");
+    if (alertsBody) {
+      alertsBody.replaceChildren();
+      data.alerts.forEach((alert) => {
+        const row = element("tr");
+        const link = element("a", alert.title, { href: alert.url });
+        const cell = element("td");
+        cell.append(link);
+        const where = alert.sea || alert.countries.map((c) => c.code).join(", ");
+        row.append(cell, element("td", alert.severity), element("td", where));
+        alertsBody.append(row);
+      });
+      if (!data.alerts.length) {
+        const row = element("tr");
+        row.append(element("td", "No open alert over reports you may read.", { colspan: "3" }));
+        alertsBody.append(row);
+      }
+    }
+    const seasBody = document.querySelector("#map-seas tbody");
+    if (seasBody) {
+      seasBody.replaceChildren();
+      data.seas.forEach((sea) => {
+        const row = element("tr", null, { "data-sea": sea.name, "data-level": sea.level });
+        row.append(element("td", sea.name), element("td", sea.level), element("td", sea.count), element("td", sea.reasons.join(" ")));
+        seasBody.append(row);
+      });
+    }
+  }
+
   async function regionalMap(el) {
     const form = document.getElementById("map-filters");
     const status = document.getElementById("map-status");
@@ -190,6 +270,7 @@
     const features = await shapes(el.dataset.atlas || ATLAS);
     let countries = null;
     const points = L.layerGroup();
+    const overlays = L.layerGroup();
 
     async function refresh(params) {
       if (status) status.textContent = "Loading the map…";
@@ -212,6 +293,13 @@
       drawLegend(document.getElementById("map-legend"), state.scale);
       const total = fillTable(data);
       if (status) status.textContent = describe(data, total);
+      if (el.dataset.layers) {
+        const days = new URLSearchParams(params).get("days");
+        const layers = await fetchJson(`${el.dataset.layers}${days ? `?days=${days}` : ""}`);
+        if (!map.hasLayer(overlays)) overlays.addTo(map);
+        drawLayers(overlays, layers, features);
+        points.eachLayer((layer) => layer.bringToFront());
+      }
     }
 
     const current = () => {

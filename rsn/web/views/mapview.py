@@ -26,6 +26,8 @@ from rsn.registry.service import country_name
 from rsn.reports import geo, listing
 from rsn.reports.schemas import rfc3339
 from rsn.sharing import Principal
+from rsn.warning import alerts, maritime
+from rsn.warning.models import Alert
 from rsn.web.deps import NodeDep, ViewerDep
 from rsn.web.templating import page
 from rsn.web.views.dashboard import category_names, window_start
@@ -189,6 +191,60 @@ def map_data(
         query = _query(session, days, category)
         body, shown = _data(session, viewer.principal, query)
     node.disclose(viewer.principal, shown, "report.map")
+    return JSONResponse(body, headers={"Cache-Control": "private, no-store"})
+
+
+MAX_ALERTS = 200  # open alerts drawn on the map; the list at /alerts has them all
+
+
+def _alert(alert: Alert) -> dict[str, Any]:
+    return {
+        "id": alert.id,
+        "rule": alert.rule,
+        "severity": alert.severity,
+        "status": alert.status,
+        "title": alert.category or alert.observable or alert.series,
+        "countries": [
+            {"code": c, "numeric": numeric_code(c)}
+            for c in ([alert.country] if alert.country else alert.country_codes)
+        ],
+        "sea": alert.detail.get("sea") if isinstance(alert.detail.get("sea"), str) else None,
+        "url": f"/alerts/{alert.id}",
+    }
+
+
+def _seas(session: Session, principal: Principal, days: int) -> list[dict[str, Any]]:
+    """Each sea area of the loaded packs with its shape and its level as the reader sees it."""
+    graded = maritime.levels(session, principal, days=days)
+    found = []
+    for shapes in maritime.shapes(session):
+        for area in shapes.areas:
+            grade = graded.get(area.name)
+            found.append(
+                {
+                    "name": area.name,
+                    "level": grade.level if grade else "low",
+                    "count": grade.count if grade else 0,
+                    "reasons": [r.text for r in grade.reasons] if grade else [],
+                    "ring": [[round(x, 4), round(y, 4)] for x, y in area.polygon.exterior.coords],
+                }
+            )
+    return found
+
+
+@router.get("/map/layers.json")
+def map_layers(node: NodeDep, viewer: ViewerDep, days: Days = DEFAULT_DAYS) -> JSONResponse:
+    """What the map draws over the counts: the open alerts the reader may read, and each
+    sea area's maritime threat level as the reader sees it (approximate shapes)."""
+    with node.db.session() as session:
+        query = _query(session, days, None)
+        rows, _ = alerts.listing(
+            session, viewer.principal, alerts.Filters(open=True), limit=MAX_ALERTS
+        )
+        disclosed = alerts.disclosed(session, viewer.principal, [a.id for a in rows])
+        seas = _seas(session, viewer.principal, query.days)
+    node.disclose(viewer.principal, disclosed, "alert.list")
+    body = {"days": query.days, "alerts": [_alert(a) for a in rows], "seas": seas}
     return JSONResponse(body, headers={"Cache-Control": "private, no-store"})
 
 
