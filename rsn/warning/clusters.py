@@ -157,9 +157,7 @@ def severity(cluster: Cluster, rule: config.SeaRule) -> str:
     return "high" if times >= 2 * rule.ratio else "medium"
 
 
-def raise_for(
-    session: Session, cluster: Cluster, settings: config.Detection, *, now: datetime
-) -> Alert:
+def finding(cluster: Cluster, settings: config.Detection, *, now: datetime) -> alerts.Found:
     rule = _rule(settings, cluster.rule)
     width = timedelta(days=rule.window_days)
     if cluster.rule == BORDER_RULE:
@@ -171,7 +169,7 @@ def raise_for(
     else:
         countries = ()
         detail = {"sea": cluster.where}
-    found = alerts.Found(
+    what = alerts.Found(
         rule=cluster.rule,
         series=f"{'border' if cluster.rule == BORDER_RULE else 'sea'}={cluster.where}",
         severity=severity(cluster, rule),
@@ -182,16 +180,23 @@ def raise_for(
         countries=countries,
         detail={**detail, "counts": list(cluster.counts), "period": f"{rule.window_days} days"},
     )
-    return alerts.raise_alert(session, found)
+    return what
+
+
+def found(
+    session: Session, *, now: datetime, report_ids: Sequence[str] | None = None
+) -> list[alerts.Found]:
+    """What the place rules find, to become alerts (it only reads)."""
+    settings = config.for_node(session)
+    places = clusters(session, settings, now=now, report_ids=report_ids)
+    return [finding(c, settings, now=now) for c in places]
 
 
 def detect(
     session: Session, *, now: datetime, report_ids: Sequence[str] | None = None
 ) -> list[Alert]:
     """Raise or update an alert for every place that clusters."""
-    settings = config.for_node(session)
-    found = clusters(session, settings, now=now, report_ids=report_ids)
-    return [raise_for(session, c, settings, now=now) for c in found]
+    return [alerts.raise_alert(session, f) for f in found(session, now=now, report_ids=report_ids)]
 
 
-__all__ = ["BORDER_RULE", "SEA_RULE", "Cluster", "clusters", "detect"]
+__all__ = ["BORDER_RULE", "SEA_RULE", "Cluster", "clusters", "detect", "finding", "found"]

@@ -198,7 +198,7 @@ def severity(crossing: Crossing) -> str:
     return "critical" if reach >= 4 else "high" if reach == 3 else "medium"
 
 
-def raise_for(session: Session, crossing: Crossing, *, now: datetime) -> Alert:
+def finding(crossing: Crossing, *, now: datetime) -> alerts.Found:
     digest = hashlib.sha256(crossing.value.encode()).hexdigest()[:16]
     if crossing.rule == OBSERVABLE_RULE:
         countries = _states(crossing.reports)
@@ -207,7 +207,7 @@ def raise_for(session: Session, crossing: Crossing, *, now: datetime) -> Alert:
         travelled = path(crossing.reports)
         countries = sorted(set(travelled))
         detail = {"path": travelled}
-    found = alerts.Found(
+    what = alerts.Found(
         rule=crossing.rule,
         series=f"observable={crossing.type}:{digest}",
         severity=severity(crossing),
@@ -219,18 +219,32 @@ def raise_for(session: Session, crossing: Crossing, *, now: datetime) -> Alert:
         observable=f"{crossing.type}:{crossing.value}",
         detail={**detail, "period": "window"},
     )
-    return alerts.raise_alert(session, found)
+    return what
+
+
+def found(
+    session: Session, *, now: datetime, report_ids: Sequence[str] | None = None
+) -> list[alerts.Found]:
+    """What the cross-border rules find, to become alerts (it only reads)."""
+    settings = config.for_node(session)
+    crossed = crossings(session, settings, now=now, report_ids=report_ids)
+    return [finding(c, now=now) for c in crossed]
 
 
 def detect(
     session: Session, *, now: datetime, report_ids: Sequence[str] | None = None
 ) -> list[Alert]:
     """Raise or update an alert for everything the cross-border rules find."""
-    settings = config.for_node(session)
-    return [
-        raise_for(session, c, now=now)
-        for c in crossings(session, settings, now=now, report_ids=report_ids)
-    ]
+    return [alerts.raise_alert(session, f) for f in found(session, now=now, report_ids=report_ids)]
 
 
-__all__ = ["MOVEMENT_RULE", "OBSERVABLE_RULE", "Crossing", "crossings", "detect", "path"]
+__all__ = [
+    "MOVEMENT_RULE",
+    "OBSERVABLE_RULE",
+    "Crossing",
+    "crossings",
+    "detect",
+    "finding",
+    "found",
+    "path",
+]

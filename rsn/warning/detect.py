@@ -140,9 +140,33 @@ def detect(
     wanted: set[Key] | None = None,
     method: Method | None = None,
 ) -> list[Alert]:
+    """Raise or update an alert for everything `found` finds; the alerts touched."""
+    return raise_all(session, found(session, wanted=wanted, method=method))
+
+
+def raise_all(session: Session, findings: Sequence[alerts.Found]) -> list[Alert]:
+    """An alert for each finding, in the caller's (short) write transaction; the alerts
+    touched. A finding whose reports were narrowed to named readers since it was found
+    cannot be summarised any more: it is logged and left out."""
+    raised = []
+    for finding in findings:
+        try:
+            raised.append(alerts.raise_alert(session, finding))
+        except ValueError as exc:
+            log.warning("%s on %s left out: %s", finding.rule, finding.series, exc)
+    return list({a.id: a for a in raised}.values())
+
+
+def found(
+    session: Session,
+    *,
+    wanted: set[Key] | None = None,
+    method: Method | None = None,
+) -> list[alerts.Found]:
     """Judge the current week of every series (or those `wanted`) of every profile, each
     by its category's settings (`config`, or `method` for all), and apply the
-    single-event rules; raise or update an alert for each alarm. The alerts touched."""
+    single-event rules: what should become alerts. It only reads, so a long pass runs
+    in a read transaction and never holds the store's write lock (SQLite has one)."""
     now = clock.now()
     today = now.astimezone(UTC).date()
     settings = config.for_node(session)
@@ -183,11 +207,8 @@ def detect(
         held = chosen_alarms.get(frozenset(ids))
         if held is None or alarm.category.count(".") > held[0].category.count("."):
             chosen_alarms[frozenset(ids)] = (alarm, ids)
-    raised = [
-        _raise(session, alarm, ids, start=start, now=now) for alarm, ids in chosen_alarms.values()
-    ]
-    raised += single_events(session, settings.events, wanted=wanted, start=start, now=now)
-    return list({a.id: a for a in raised}.values())
+    findings = [_found(alarm, ids, start=start, now=now) for alarm, ids in chosen_alarms.values()]
+    return findings + single_events(session, settings.events, wanted=wanted, start=start, now=now)
 
 
 def single_events(
@@ -197,7 +218,7 @@ def single_events(
     wanted: set[Key] | None,
     start: date,
     now: datetime,
-) -> list[Alert]:
+) -> list[alerts.Found]:
     """An alert for each category and member state where a report of a single-event
     rule's category and severity came in the window: one per set of such reports that
     some profile reads (so its readers read them all), however few.
@@ -222,7 +243,7 @@ def single_events(
                 if held is None or rule.category.count(".") > held[0].category.count("."):
                     found[frozenset(ids)] = (rule, country, ids)
     return [
-        _raise_event(session, rule, country, ids, start=start, now=now)
+        _event_found(session, rule, country, ids, start=start, now=now)
         for rule, country, ids in found.values()
     ]
 
@@ -266,7 +287,7 @@ def _matching(
     return found
 
 
-def _raise_event(
+def _event_found(
     session: Session,
     rule: rules.EventRule,
     country: str,
@@ -274,10 +295,10 @@ def _raise_event(
     *,
     start: date,
     now: datetime,
-) -> Alert:
+) -> alerts.Found:
     graded = session.scalars(select(Report.severity).where(Report.id.in_(ids)))
     worst = max((s for s in graded if s in rules.SEVERITIES), key=rules.rank, default="high")
-    found = alerts.Found(
+    what = alerts.Found(
         rule=EVENT_RULE,
         series=f"category={rule.category} country={country} event",
         severity=worst,
@@ -289,7 +310,7 @@ def _raise_event(
         country=country or None,
         detail={"min_severity": rule.min_severity, "period": "event"},
     )
-    return alerts.raise_alert(session, found)
+    return what
 
 
 def severity(score: float, threshold: float) -> str:
@@ -300,8 +321,8 @@ def severity(score: float, threshold: float) -> str:
     return "high" if ratio >= 1.7 else "medium"
 
 
-def _raise(session: Session, alarm: Alarm, ids: list[str], *, start: date, now: datetime) -> Alert:
-    found = alerts.Found(
+def _found(alarm: Alarm, ids: list[str], *, start: date, now: datetime) -> alerts.Found:
+    what = alerts.Found(
         rule=alarm.method,
         series=f"category={alarm.category} country={alarm.country} weekly",
         severity=severity(alarm.score, alarm.threshold),
@@ -313,7 +334,7 @@ def _raise(session: Session, alarm: Alarm, ids: list[str], *, start: date, now: 
         country=alarm.country,
         detail={"counts": alarm.counts[-26:], "threshold": alarm.threshold, "period": "week"},
     )
-    return alerts.raise_alert(session, found)
+    return what
 
 
 def linked(
@@ -376,21 +397,31 @@ def define_jobs() -> None:
     reports; `warning.sweep` for all of them, and for silent organizations, once a day.
     Both may run again: an alarm updates its condition's open alert."""
 
+    # Each reads in a read transaction and writes its alerts in a short one after: a
+    # sweep over a large store must not keep filings waiting for SQLite's write lock.
+
     def run_detect(ctx: jobs.JobContext) -> None:
         ids = [str(i) for i in ctx.args.get("reports", [])]
-        with ctx.db.session(write=True) as session:
+        with ctx.db.session() as session:
+            now = clock.now()
             wanted = touched(session, ids)
-            if wanted:
-                detect(session, wanted=wanted)
-            crossborder.detect(session, now=clock.now(), report_ids=ids)
-            clusters.detect(session, now=clock.now(), report_ids=ids)
+            findings = found(session, wanted=wanted) if wanted else []
+            findings += crossborder.found(session, now=now, report_ids=ids)
+            findings += clusters.found(session, now=now, report_ids=ids)
+        if findings:
+            with ctx.db.session(write=True) as session:
+                raise_all(session, findings)
 
     def run_sweep(ctx: jobs.JobContext) -> None:
-        with ctx.db.session(write=True) as session:
-            detect(session)
-            crossborder.detect(session, now=clock.now())
-            clusters.detect(session, now=clock.now())
-            silence.detect(session, now=clock.now())
+        with ctx.db.session() as session:
+            now = clock.now()
+            findings = found(session)
+            findings += crossborder.found(session, now=now)
+            findings += clusters.found(session, now=now)
+            findings += silence.found(session, now=now)
+        if findings:
+            with ctx.db.session(write=True) as session:
+                raise_all(session, findings)
 
     jobs.define(DETECT, run_detect, retries=3, backoff=3)
     jobs.define(SWEEP, run_sweep, retries=2, backoff=60, cron="17 3 * * *")

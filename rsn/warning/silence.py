@@ -89,11 +89,11 @@ def silences(session: Session, rule: config.SilenceRule, *, now: datetime) -> li
     return list(found.values())
 
 
-def raise_for(session: Session, silent: Silent, *, now: datetime) -> Alert:
+def finding(session: Session, silent: Silent, *, now: datetime) -> alerts.Found:
     org = session.get(Organization, silent.organization_id)
     assert org is not None  # a report's originator is a foreign key
     times = silent.silent_hours / silent.expected_hours
-    found = alerts.Found(
+    what = alerts.Found(
         rule=SILENCE_RULE,
         series=f"silence organization={org.slug}",
         severity="high" if times >= 2 else "medium",
@@ -111,13 +111,18 @@ def raise_for(session: Session, silent: Silent, *, now: datetime) -> Alert:
             "period": "since its last report",
         },
     )
-    return alerts.raise_alert(session, found)
+    return what
+
+
+def found(session: Session, *, now: datetime) -> list[alerts.Found]:
+    """Every organization gone unusually quiet, to become alerts (it only reads)."""
+    rule = config.for_node(session).silence
+    return [finding(session, s, now=now) for s in silences(session, rule, now=now)]
 
 
 def detect(session: Session, *, now: datetime) -> list[Alert]:
     """Raise or update an alert for every organization gone unusually quiet."""
-    rule = config.for_node(session).silence
-    return [raise_for(session, s, now=now) for s in silences(session, rule, now=now)]
+    return [alerts.raise_alert(session, f) for f in found(session, now=now)]
 
 
-__all__ = ["SILENCE_RULE", "Silent", "detect", "quiet_allowed", "silences"]
+__all__ = ["SILENCE_RULE", "Silent", "detect", "finding", "found", "quiet_allowed", "silences"]
