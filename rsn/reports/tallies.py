@@ -474,8 +474,36 @@ def counts(
 
     `since` and `until` are whole UTC days (`until` not included), as the tallies keep them.
     """
+    found = counts_by(
+        session,
+        principal=principal,
+        fields=(by,),
+        categories=categories,
+        country=country,
+        tlp=tlp,
+        since=since,
+        until=until,
+    )
+    return found[by]
+
+
+def counts_by(
+    session: Session,
+    *,
+    principal: sharing.Principal,
+    fields: Sequence[str],
+    categories: Iterable[str] | None = None,
+    country: str | None = None,
+    tlp: str | None = None,
+    since: date | None = None,
+    until: date | None = None,
+) -> dict[str, list[tuple[str, int]]]:
+    """`counts` by each of several fields, from one pass over the rows: a dashboard that
+    counts a month by category and by country read the same day rows twice (20,000 of
+    them for one reader at a million reports, ~20 ms a pass)."""
+    empty: dict[str, list[tuple[str, int]]] = {f: [] for f in fields}
     if since is not None and until is not None and until <= since:
-        return []
+        return empty
     filters: list[tuple[str, list[int]]] = []
     for field, terms in (
         ("category", categories),
@@ -485,7 +513,7 @@ def counts(
         if terms is not None:
             numbers = known(session, field, terms)
             if not numbers:
-                return []  # no report was ever counted with it
+                return empty  # no report was ever counted with it
             filters.append((field, numbers))
 
     def narrowed(table: Any) -> list[ColumnElement[bool]]:
@@ -493,19 +521,28 @@ def counts(
 
     units = known(session, "unit", keysets.units_of(principal))
     parts: list[Select[Any]] = []
+    keys = [f"k{i}" for i in range(len(fields))]
     for span, first, after in periods(since, until):  # each piece walks the key in order
         where = [Tally.unit.in_(units), Tally.span == SPANS.index(span), *narrowed(Tally)]
         if first is not None:
             where.append(Tally.start >= first.toordinal())
         if after is not None:
             where.append(Tally.start < after.toordinal())
-        parts.append(select(getattr(Tally, by).label("k"), Tally.n.label("n")).where(*where))
+        picked = [getattr(Tally, f).label(k) for f, k in zip(fields, keys, strict=True)]
+        parts.append(select(*picked, Tally.n.label("n")).where(*where))
     rows = union_all(*parts).subquery()
     total = func.sum(rows.c.n)
-    query = select(rows.c.k, total).group_by(rows.c.k).having(total > 0)
-    found = [(int(k), int(n)) for k, n in session.execute(query)]
-    words = spelled(session, (k for k, _ in found))
-    return sorted((words[k], n) for k, n in found)
+    grouped = [rows.c[k] for k in keys]
+    query = select(*grouped, total).group_by(*grouped).having(total > 0)
+    sums: list[Counter[int]] = [Counter() for _ in fields]
+    for *codes, n in session.execute(query):
+        for i, code in enumerate(codes):
+            sums[i][int(code)] += int(n)
+    words = spelled(session, {k for by in sums for k in by})
+    return {
+        field: sorted((words[k], n) for k, n in by.items() if n > 0)
+        for field, by in zip(fields, sums, strict=True)
+    }
 
 
 __all__ = [
@@ -515,6 +552,7 @@ __all__ = [
     "apply",
     "check",
     "counts",
+    "counts_by",
     "index_published",
     "periods",
     "rebuild",

@@ -31,7 +31,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 if TYPE_CHECKING:
@@ -93,14 +93,19 @@ def series(
     units = tallies.known(session, "unit", profile)
     if not units:
         return {}
-    query = select(
-        tallies.Tally.category, tallies.Tally.country, tallies.Tally.start, tallies.Tally.n
-    ).where(
-        tallies.Tally.unit.in_(units),
-        tallies.Tally.span == 0,
-        tallies.Tally.start >= first.toordinal(),
-        tallies.Tally.start <= today.toordinal(),
-        tallies.Tally.n != 0,
+    base = first.toordinal()
+    # Summed by week in the store: day rows by severity and marking are many more.
+    week_of = (tallies.Tally.start - base) // 7
+    query = (
+        select(tallies.Tally.category, tallies.Tally.country, week_of, func.sum(tallies.Tally.n))
+        .where(
+            tallies.Tally.unit.in_(units),
+            tallies.Tally.span == 0,
+            tallies.Tally.start >= base,
+            tallies.Tally.start <= today.toordinal(),
+            tallies.Tally.n != 0,
+        )
+        .group_by(tallies.Tally.category, tallies.Tally.country, week_of)
     )
     if wanted is not None:
         categories = {c for c, _ in wanted}
@@ -113,9 +118,7 @@ def series(
     rows = session.execute(query).all()
     words = tallies.spelled(session, {r[0] for r in rows} | {r[1] for r in rows})
     found: dict[Key, np.ndarray] = {}
-    base = first.toordinal()
-    for category, country, start, n in rows:
-        week = (start - base) // 7
+    for category, country, week, n in rows:
         for level in levels(words[category]):
             key = (level, words[country])
             if wanted is not None and key not in wanted:
@@ -123,7 +126,7 @@ def series(
             counts = found.get(key)
             if counts is None:
                 counts = found[key] = np.zeros(WEEKS, dtype=np.float64)
-            counts[week] += n
+            counts[int(week)] += n
     return found
 
 

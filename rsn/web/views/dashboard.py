@@ -73,11 +73,14 @@ def category_names(session: Session) -> dict[str, str]:
 def tallies(
     session: Session, *, principal: Principal, filters: listing.Filters, names: dict[str, str]
 ) -> Tallies:
-    """Live reports the principal may read, counted both ways and named for people."""
+    """Live reports the principal may read, counted both ways (in one pass over the
+    kept tallies) and named for people."""
+    both = listing.counts_by(
+        session, principal=principal, fields=("category", "country"), filters=filters
+    )
 
     def counted(by: str, label: dict[str, str] | None) -> list[Tally]:
-        rows = listing.counts(session, principal=principal, by=by, filters=filters)
-        found = [Tally(k, (label or {}).get(k) or country_name(k) or k, n) for k, n in rows]
+        found = [Tally(k, (label or {}).get(k) or country_name(k) or k, n) for k, n in both[by]]
         return sorted(found, key=lambda t: (-t.count, t.key))
 
     return Tallies(counted("category", names), counted("country", None))
