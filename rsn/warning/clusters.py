@@ -117,7 +117,8 @@ def clusters(
     longest = max(width * (1 + rule.baseline_windows) for width, rule in windows.values())
     located = _located(session, settings, now - longest, now)
     if report_ids is not None:
-        wanted = {p for item in located if item.report_id in set(report_ids) for p in item.places}
+        given = set(report_ids)
+        wanted = {p for item in located if item.report_id in given for p in item.places}
         located = [
             Located(i.report_id, i.keyset, i.occurred_at, tuple(p for p in i.places if p in wanted))
             for i in located
