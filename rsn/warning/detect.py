@@ -265,10 +265,32 @@ def _matching(
 ) -> dict[str, list[str]]:
     """The live reports of a category (and below) at these severities between two days
     (inclusive) that `profile` reads, by member state."""
-    codes = tallies.known(session, "category", _below(session, [category]))
     graded = tallies.known(session, "severity", severities)
-    if not (codes and graded):
-        return {}
+    found: dict[str, list[str]] = {}
+    if graded:
+        read = _read(session, profile, category, since, until, field="severity", codes=graded)
+        for country, report_id in read:
+            found.setdefault(country or "", []).append(report_id)
+    return found
+
+
+def _read(
+    session: Session,
+    profile: Sequence[str],
+    category: str,
+    since: date,
+    until: date,
+    *,
+    field: str,
+    codes: Sequence[int],
+) -> list[tuple[str | None, str]]:
+    """(country, id) of the live reports of a category (and below) between two days
+    (inclusive) that `profile` reads, whose counted `field` is one of `codes`, in the
+    order they occurred: what an alert links, found through the keysets the profile's
+    scopes count, never a report it may not read."""
+    categories = tallies.known(session, "category", _below(session, [category]))
+    if not categories:
+        return []
     readable = select(keysets.KeySetUnit.keyset_id).where(
         keysets.KeySetUnit.unit.in_(list(profile))
     )
@@ -278,16 +300,13 @@ def _matching(
         .where(
             tallies.Counted.day >= since.toordinal(),
             tallies.Counted.day <= until.toordinal(),
-            tallies.Counted.category.in_(codes),
-            tallies.Counted.severity.in_(graded),
+            tallies.Counted.category.in_(categories),
+            getattr(tallies.Counted, field).in_(list(codes)),
             tallies.Counted.keyset.in_(readable),
         )
         .order_by(Report.occurred_at, Report.id)
     )
-    found: dict[str, list[str]] = {}
-    for country, report_id in session.execute(query):
-        found.setdefault(country or "", []).append(report_id)
-    return found
+    return [(country, report_id) for country, report_id in session.execute(query)]
 
 
 def _event_found(
@@ -349,27 +368,11 @@ def linked(
     until: date,
 ) -> list[str]:
     """The live reports of a series between two days (inclusive) that `profile` reads."""
-    units = tallies.known(session, "unit", profile)
-    codes = tallies.known(session, "category", _below(session, [category]))
     countries = tallies.known(session, "country", [country])
-    if not (units and codes and countries):
+    if not countries:
         return []
-    readable = select(keysets.KeySetUnit.keyset_id).where(
-        keysets.KeySetUnit.unit.in_(list(profile))
-    )
-    query = (
-        select(tallies.Counted.report_id)
-        .join(Report, Report.id == tallies.Counted.report_id)
-        .where(
-            tallies.Counted.day >= since.toordinal(),
-            tallies.Counted.day <= until.toordinal(),
-            tallies.Counted.category.in_(codes),
-            tallies.Counted.country.in_(countries),
-            tallies.Counted.keyset.in_(readable),
-        )
-        .order_by(Report.occurred_at, Report.id)
-    )
-    return list(session.scalars(query))
+    read = _read(session, profile, category, since, until, field="country", codes=countries)
+    return [report_id for _, report_id in read]
 
 
 def touched(session: Session, report_ids: Sequence[str]) -> set[Key]:
