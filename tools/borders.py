@@ -41,7 +41,8 @@ def _alpha2(numeric: str | None) -> str | None:
     return None if country is None else str(country.alpha_2)
 
 
-def _arcs(topology: dict[str, Any]) -> list[list[tuple[float, float]]]:
+def arcs(topology: dict[str, Any]) -> list[list[tuple[float, float]]]:
+    """Every arc's positions in lon/lat: TopoJSON keeps them quantized and delta-encoded."""
     (sx, sy), (tx, ty) = topology["transform"]["scale"], topology["transform"]["translate"]
     decoded = []
     for arc in topology["arcs"]:
@@ -62,7 +63,7 @@ def _arc_ids(geometry: dict[str, Any]) -> set[int]:
 
 def borders(topology: dict[str, Any]) -> dict[tuple[str, str], MultiLineString]:
     """Every land border between two countries with ISO codes, by the pair (sorted)."""
-    arcs = _arcs(topology)
+    decoded = arcs(topology)
     users: dict[int, set[str]] = defaultdict(set)
     for geometry in topology["objects"]["countries"]["geometries"]:
         code = _alpha2(geometry.get("id"))
@@ -73,7 +74,7 @@ def borders(topology: dict[str, Any]) -> dict[tuple[str, str], MultiLineString]:
     for i, codes in users.items():
         if len(codes) == 2:
             a, b = sorted(codes)
-            shared[(a, b)].append(LineString(arcs[i]))
+            shared[(a, b)].append(LineString(decoded[i]))
     found = {}
     for pair, lines in shared.items():
         merged = linemerge(lines).simplify(TOLERANCE)

@@ -2,8 +2,9 @@
 and the maritime threat level at each grade and boundary.
 
 The coastlines are the country shapes the node ships for its map (world-atlas, TopoJSON),
-decoded here by hand: TopoJSON keeps each border once as an arc of quantized,
-delta-encoded positions, and polygons as lists of arc indexes (~i for arc i reversed).
+decoded here with tools/borders.py's reading of the arcs (each border kept once, as
+quantized, delta-encoded positions) and polygons as lists of arc indexes (~i for arc i
+reversed).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from rsn.registry.regionpacks import DataFileError
 from rsn.registry.regionpacks import load as load_pack
 from rsn.warning import seas
 from rsn.warning.seas import LEVELS, SEVERITIES, Grade, Incidents, Thresholds, grade
+from tools import borders as borders_tool
 
 SHAPES = resources.files("rsn.registry") / "data" / "regions" / "seas" / "bimstec.geojson"
 ATLAS = Path(__file__).parents[2] / "rsn/web/static/vendor/world-atlas-2.0.2-countries-50m.json"
@@ -52,15 +54,7 @@ def polygons() -> dict[str, Polygon]:
 def decode_topojson(path: Path) -> list[Polygon | MultiPolygon]:
     """Every country of a world-atlas file as shapely geometry."""
     topology = json.loads(path.read_text(encoding="utf-8"))
-    (sx, sy), (tx, ty) = topology["transform"]["scale"], topology["transform"]["translate"]
-    arcs = []
-    for arc in topology["arcs"]:
-        x = y = 0
-        points = []
-        for dx, dy in arc:  # each position is the change from the one before
-            x, y = x + dx, y + dy
-            points.append((x * sx + tx, y * sy + ty))
-        arcs.append(points)
+    arcs = borders_tool.arcs(topology)  # the decoding tools/borders.py writes the borders with
 
     def ring(indexes: list[int]) -> list[tuple[float, float]]:
         out: list[tuple[float, float]] = []
