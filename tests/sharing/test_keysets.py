@@ -26,27 +26,13 @@ from rsn.registry.events import ScopesMoved
 from rsn.sharing import Principal, keysets
 from rsn.sharing.policy import MEMBERS, ORG_MEMBERS, PUBLIC
 from rsn.store import Database
-from tests.factories import World, bimstec_world
+from tests.factories import World
+from tests.sharing.test_readers_of_all import bay_world
 
 
 @pytest.fixture
 def world(db: Database) -> Iterator[World]:
-    w = bimstec_world(db)
-    w.person("bd.liaison", "bd-cert", role="liaison")  # holds bd-cert's release keys
-    w.person("bd.watcher", "bd-cert", role="observer")
-    with db.session(write=True) as s:
-        bd_cert = registry.get_organization(s, slug="bd-cert")
-        group = registry.create_sharing_group(s, slug="bay", name="Bay", owner=bd_cert)
-        registry.set_group_members(
-            s,
-            group=group,
-            acting_org=bd_cert,
-            organizations=[registry.get_organization(s, slug="in-watch")],
-            member_states=["MM"],
-        )
-    for name in list(w.people):
-        w.refresh(name)
-    yield w
+    yield bay_world(db, ("bd.liaison", "bd-cert", "liaison"))  # bd-cert's release keys
 
 
 def universe(world: World) -> list[str]:

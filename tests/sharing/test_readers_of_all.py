@@ -23,10 +23,13 @@ from tests.factories import World, bimstec_world
 ORGS = ["bd-cert", "bd-police", "in-cert", "in-coastguard", "mm-cert", "in-watch"]
 
 
-@pytest.fixture
-def world(db: Database) -> Iterator[World]:
+def bay_world(db: Database, *extra: tuple[str, str, str]) -> World:
+    """BIMSTEC's world with an observer of bd-cert and bd-cert's group `bay` (in-watch and
+    Myanmar's agencies), and any `extra` (username, organization, role) people."""
     w = bimstec_world(db)
     w.person("bd.watcher", "bd-cert", role="observer")  # an observer of a government agency
+    for username, org, role in extra:
+        w.person(username, org, role=role)
     with db.session(write=True) as s:
         bd_cert = registry.get_organization(s, slug="bd-cert")
         group = registry.create_sharing_group(s, slug="bay", name="Bay", owner=bd_cert)
@@ -39,7 +42,12 @@ def world(db: Database) -> Iterator[World]:
         )
     for name in list(w.people):
         w.refresh(name)
-    yield w
+    return w
+
+
+@pytest.fixture
+def world(db: Database) -> Iterator[World]:
+    yield bay_world(db)
 
 
 def keys_of(world: World, tlp: str, originator: str, **dist: tuple[str, ...]) -> frozenset[str]:
