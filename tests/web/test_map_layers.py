@@ -11,9 +11,8 @@ from rsn.store import Database
 from tests.conftest import Clock
 from tests.factories import Api, World, api_for, bimstec_world
 from tests.warning.test_alerts import file, found, raised
+from tests.web.test_alerts_pages import PASSWORD, signed_in
 from tests.web.webclient import WebClient
-
-PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture
@@ -27,12 +26,6 @@ def world(db: Database) -> World:
 @pytest.fixture
 def api(db: Database, tmp_path: Path, world: World) -> Api:
     return api_for(db, tmp_path)
-
-
-def signed_in(api: Api, username: str) -> WebClient:
-    web = WebClient(api.app)
-    web.sign_in(username, PASSWORD)
-    return web
 
 
 def test_open_alerts_and_sea_levels_as_each_viewer_sees_them(
