@@ -134,3 +134,12 @@ def test_muting_a_series_from_its_page(api: Api, world: World, clock: Clock) -> 
     assert f"/alerts/{alert_id}" in web.get("/alerts").text
     again = web.post(f"/alerts/{alert_id}/mute", {"lift": "1"})
     assert again.status_code == 409
+
+
+def test_the_list_page_title_is_its_name_alone(api: Api, world: World, clock: Clock) -> None:
+    ids = file(world, "bd.analyst", clock, 1, tlp="green", distribution={})
+    raised(world, found(ids, clock))
+    page = signed_in(api, "bd.web").get("/alerts").text
+    title = page[page.index("<title>") : page.index("</title>")]
+    assert "<section" not in title and title.startswith("<title>Alerts")
+    assert page.count('id="record-title"') == 1  # the rules' record, once, under the list
