@@ -102,7 +102,11 @@ RETYPES = [  # (organization, type, member state): what an approved change may m
 
 def retype(world: World, change: int) -> None:
     """An organization's type or state changed, as an approved request changes it."""
-    slug, kind, state = RETYPES[change]
+    retyped(world, *RETYPES[change])
+
+
+def retyped(world: World, slug: str, kind: str, state: str) -> None:
+    """The organization made `kind` in `state`, and everyone's keys read again."""
     with world.db.session(write=True) as s:
         org = registry.get_organization(s, slug=slug)
         org.type, org.member_state = kind, state
@@ -115,11 +119,12 @@ def retype(world: World, change: int) -> None:
 ROLES = ["liaison", "analyst", "observer"]  # what bd.policy may become: a releaser, or not
 
 
-def change_role(world: World, role: str) -> None:
-    """bd.policy's role changed as an approved request changes it: a liaison reads what
-    waits for release in bd-cert, an observer loses the `members` key."""
+def change_role(world: World, role: str, username: str = "bd.policy") -> None:
+    """A bd-cert member's role changed as an approved request changes it (bd.analyst asks,
+    bd.duty approves): a liaison reads what waits for release in bd-cert, an observer
+    loses the `members` key."""
     with world.db.session(write=True) as s:
-        user = registry.get_user(s, username="bd.policy")
+        user = registry.get_user(s, username=username)
         if user.role == role:
             return
         asked = approvals.request_role(
@@ -127,7 +132,7 @@ def change_role(world: World, role: str) -> None:
         )
         approver = registry.get_user(s, username="bd.duty")
         approvals.decide(s, approval_id=asked.id, approver=approver, approve=True)
-    world.refresh("bd.policy")
+    world.refresh(username)
 
 
 def new_releaser(world: World) -> str:

@@ -19,14 +19,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rsn import events
-from rsn.registry import approvals
-from rsn.registry import service as registry
-from rsn.registry.events import ScopesMoved
 from rsn.sharing import Principal, keysets
 from rsn.sharing.policy import MEMBERS, ORG_MEMBERS, PUBLIC
 from rsn.store import Database
 from tests.factories import World
+from tests.reports.test_tallies import change_role, retyped
 from tests.sharing.test_readers_of_all import bay_world
 
 
@@ -63,28 +60,6 @@ def register(world: World, sets: list[frozenset[str]]) -> None:
         keysets.register(s, sets)
 
 
-def change_role(world: World, username: str, role: str) -> None:
-    with world.db.session(write=True) as s:
-        user = registry.get_user(s, username=username)
-        if user.role != role:
-            asked = approvals.request_role(
-                s, by=registry.get_user(s, username="bd.analyst"), user=user, role=role
-            )
-            approver = registry.get_user(s, username="bd.duty")
-            approvals.decide(s, approval_id=asked.id, approver=approver, approve=True)
-    world.refresh(username)
-
-
-def retype(world: World, slug: str, kind: str, state: str) -> None:
-    with world.db.session(write=True) as s:
-        org = registry.get_organization(s, slug=slug)
-        org.type, org.member_state = kind, state
-        s.flush()
-        events.publish(s, ScopesMoved((org.id,)))
-    for name in list(world.people):
-        world.refresh(name)
-
-
 @settings(
     suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None, max_examples=25
 )
@@ -102,10 +77,10 @@ def test_each_reader_counts_each_readable_set_once(world: World, data: st.DataOb
     counted_once(world, before)
 
     role = data.draw(st.sampled_from(["analyst", "observer", "duty-officer"]), label="role")
-    change_role(world, "bd.policy", role)
-    change_role(world, "bd.liaison", data.draw(st.sampled_from(["liaison", "analyst"])))
+    change_role(world, role, "bd.policy")
+    change_role(world, data.draw(st.sampled_from(["liaison", "analyst"])), "bd.liaison")
     if data.draw(st.booleans(), label="retype"):
-        retype(world, "in-watch", "government-agency", "IN")
+        retyped(world, "in-watch", "government-agency", "IN")
     world.person(f"bd.new{len(world.people)}", "bd-cert", role="liaison")
     after = data.draw(st.lists(some, min_size=0, max_size=6), label="after")
     register(world, after)
